@@ -1,0 +1,97 @@
+//! Timestamps: the service's `toISOString()` form on a fast path, any RFC 3339 time otherwise.
+
+use crate::event::Millis;
+
+/// Parse `2026-03-04T09:15:02.118Z` (fast path) or any RFC 3339 time, to milliseconds.
+pub fn parse_rfc3339(s: &str) -> Option<Millis> {
+    let b = s.as_bytes();
+    if b.len() == 24 && b[23] == b'Z' && b[19] == b'.' {
+        if let Some(t) = parse_iso_ms(b) {
+            return Some(t);
+        }
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.timestamp_millis())
+}
+
+fn digits(b: &[u8]) -> Option<i64> {
+    let mut v = 0i64;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + i64::from(c - b'0');
+    }
+    Some(v)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, checked column by column.
+fn parse_iso_ms(b: &[u8]) -> Option<Millis> {
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let y = digits(&b[0..4])?;
+    let mo = digits(&b[5..7])?;
+    let d = digits(&b[8..10])?;
+    let h = digits(&b[11..13])?;
+    let mi = digits(&b[14..16])?;
+    let sec = digits(&b[17..19])?;
+    let ms = digits(&b[20..23])?;
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let days = days_from_civil(y, mo, d);
+    Some(((days * 24 + h) * 60 + mi) * 60_000 + sec * 1000 + ms)
+}
+
+/// Days since 1970-01-01 (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Nanoseconds since the epoch as a decimal string or number, to milliseconds.
+pub fn nanos_to_millis(n: u64) -> Millis {
+    (n / 1_000_000) as Millis
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_path_equals_chrono() {
+        for s in [
+            "2026-03-04T09:15:02.118Z",
+            "1999-12-31T23:59:59.999Z",
+            "2024-02-29T00:00:00.000Z",
+            "2100-03-01T12:34:56.789Z",
+        ] {
+            let c = chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .timestamp_millis();
+            assert_eq!(parse_iso_ms(s.as_bytes()), Some(c), "{s}");
+        }
+    }
+
+    #[test]
+    fn other_forms() {
+        assert_eq!(
+            parse_rfc3339("2026-03-04T09:15:02.118734Z"),
+            parse_rfc3339("2026-03-04T09:15:02.118Z")
+        );
+        assert_eq!(
+            parse_rfc3339("2026-03-04T10:15:02.118+01:00"),
+            parse_rfc3339("2026-03-04T09:15:02.118Z")
+        );
+        assert_eq!(parse_rfc3339("2026-13-04T09:15:02.118Z"), None);
+        assert_eq!(parse_rfc3339("garbage"), None);
+        assert_eq!(parse_rfc3339(""), None);
+    }
+}

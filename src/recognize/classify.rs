@@ -1,0 +1,631 @@
+//! One matcher per message shape of holistix-log-lines.md §2–§5. Stateless, so it runs in the
+//! parallel scan; [`super::Recognizer`] does the joining.
+
+use serde_json::Value;
+
+use crate::decode::{Data, Record};
+
+/// A classified lifecycle line, with the fields it carries.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Line {
+    Starting {
+        org: String,
+    },
+    Allocated {
+        gateway: String,
+        port: Option<u32>,
+        org: String,
+    },
+    AlreadyAllocated {
+        org: Option<String>,
+    },
+    StartedOk {
+        org: String,
+    },
+    FailedStart {
+        org: String,
+        message: String,
+    },
+    CleanupStart {
+        org: String,
+    },
+    CleanupDeallocating {
+        gateway: String,
+    },
+    CleanupReturned,
+    /// `No allocation found …` or `✅ Cleanup complete …`: the cleanup sequence is over.
+    CleanupEnd,
+    CleanupFailed,
+    Orphaned {
+        org: Option<String>,
+        error: String,
+    },
+    Stopping {
+        gateway: String,
+        org: String,
+    },
+    StopFailed {
+        message: String,
+    },
+    IdleShutdown {
+        idle_ms: u64,
+    },
+    ReadySignaled,
+    Stats {
+        total: u64,
+        used: u64,
+        ready: u64,
+        unused_not_ready: u64,
+    },
+    /// A lifecycle line that carries nothing the model needs (`Checking gateway health...`).
+    Known,
+    /// A gateway-category line of a shape this version does not know.
+    Unknown,
+    /// A known shape with a missing or malformed field.
+    Malformed(&'static str),
+}
+
+/// Strip leading emoji, variation selectors and spaces: `✅ Gateway …` → `Gateway …`.
+fn strip_marks(s: &str) -> &str {
+    s.trim_start_matches(|c: char| c.is_whitespace() || !c.is_ascii())
+}
+
+/// The first whitespace-separated word.
+fn word(s: &str) -> Option<&str> {
+    s.split_whitespace().next()
+}
+
+/// Decode a console data argument written as `JSON.stringify(string)`; fall back to the text.
+fn json_string(s: &str) -> String {
+    let s = s.trim();
+    if s.starts_with('"') {
+        if let Ok(v) = serde_json::from_str::<String>(s) {
+            return v;
+        }
+        return s.trim_matches('"').to_owned();
+    }
+    s.to_owned()
+}
+
+/// The string data argument of a record: OTLP's joined characters, or the console text `rest`.
+fn string_data(rec: &Record<'_>, rest: &str) -> String {
+    match &rec.data {
+        Data::Str(s) => s.clone(),
+        _ if !rest.trim().is_empty() => json_string(rest),
+        _ => String::new(),
+    }
+}
+
+/// A field of the object data argument: OTLP attributes, or the JSON object ending a console line.
+fn object_field(
+    rec: &Record<'_>,
+    obj: Option<&serde_json::Map<String, Value>>,
+    key: &str,
+) -> Option<String> {
+    if let Some(v) = rec.field(key) {
+        return Some(v.to_owned());
+    }
+    match obj?.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn trailing_object(text: &str) -> Option<serde_json::Map<String, Value>> {
+    let start = text.find('{')?;
+    serde_json::from_str(&text[start..]).ok()
+}
+
+fn count(v: Option<String>) -> Option<u64> {
+    let v = v?;
+    let t = v.trim();
+    t.parse::<u64>().ok().or_else(|| {
+        t.parse::<f64>()
+            .ok()
+            .filter(|f| *f >= 0.0 && f.fract() == 0.0)
+            .map(|f| f as u64)
+    })
+}
+
+/// Classify one gateway record.
+pub fn classify(rec: &Record<'_>) -> Line {
+    let msg = strip_marks(&rec.message);
+    match rec.category.as_ref() {
+        "GATEWAY_ALLOC" => alloc(rec, msg),
+        "GATEWAY_CLEANUP" => cleanup(msg),
+        "GATEWAY_DEALLOC" => dealloc(rec, msg),
+        "GATEWAY_SHUTDOWN" => shutdown(msg),
+        "GATEWAY_READY" => {
+            if msg.starts_with("Successfully signaled ready") {
+                Line::ReadySignaled
+            } else if msg.starts_with("Failed to signal ready") {
+                Line::Known
+            } else {
+                Line::Unknown
+            }
+        }
+        "GATEWAY_STATE" => Line::Known,
+        "GATEWAY_STATS" => stats(rec, msg),
+        _ => Line::Unknown,
+    }
+}
+
+fn alloc(rec: &Record<'_>, msg: &str) -> Line {
+    if let Some(rest) = msg.strip_prefix("Starting gateway for org ") {
+        return match word(rest) {
+            Some(org) => Line::Starting {
+                org: org.to_owned(),
+            },
+            None => Line::Malformed("`Starting gateway` without an organization"),
+        };
+    }
+    if let Some(rest) = msg.strip_prefix("Allocated ") {
+        return allocated(rest);
+    }
+    if let Some(rest) = msg.strip_prefix("Gateway started successfully for org ") {
+        return match word(rest) {
+            Some(org) => Line::StartedOk {
+                org: org.to_owned(),
+            },
+            None => Line::Malformed("`Gateway started successfully` without an organization"),
+        };
+    }
+    if let Some(rest) = msg.strip_prefix("Failed to start gateway for org ") {
+        let (org, tail) = match rest.find(':') {
+            Some(i) => (rest[..i].trim(), &rest[i + 1..]),
+            None => (rest.trim(), ""),
+        };
+        if org.is_empty() || org.contains(char::is_whitespace) {
+            return Line::Malformed("`Failed to start gateway` without an organization");
+        }
+        return Line::FailedStart {
+            org: org.to_owned(),
+            message: string_data(rec, tail),
+        };
+    }
+    if let Some(rest) = msg.strip_prefix("Gateway already allocated:") {
+        return Line::AlreadyAllocated {
+            org: org_from_host(rest.trim()),
+        };
+    }
+    if msg.starts_with("ORPHANED ALLOCATION") {
+        let obj = trailing_object(msg);
+        return Line::Orphaned {
+            org: object_field(rec, obj.as_ref(), "organization_id").filter(|o| !o.is_empty()),
+            error: object_field(rec, obj.as_ref(), "error").unwrap_or_default(),
+        };
+    }
+    if msg.starts_with("Gateway accessible at")
+        || msg.starts_with("Checking gateway health")
+        || msg.starts_with("Gateway healthy after")
+        || msg.starts_with("Triggering gateway initialization")
+    {
+        return Line::Known;
+    }
+    Line::Unknown
+}
+
+/// `gw-pool-3 (port 7103, upstream 172.17.0.1:7103) to org ORG`
+fn allocated(rest: &str) -> Line {
+    let Some(to) = rest.rfind(" to org ") else {
+        return Line::Malformed("`Allocated` without `to org`");
+    };
+    let Some(org) = word(&rest[to + 8..]) else {
+        return Line::Malformed("`Allocated` without an organization");
+    };
+    let head = &rest[..to];
+    let (gateway, port) = match head.find(" (") {
+        Some(i) => {
+            let inner = &head[i + 2..];
+            let port = match inner.strip_prefix("port ") {
+                Some(p) => {
+                    let digits: &str = p.split([',', ')']).next().unwrap_or("").trim();
+                    match digits.parse::<u32>() {
+                        Ok(p) => Some(p),
+                        Err(_) => return Line::Malformed("`Allocated` with a bad port"),
+                    }
+                }
+                None => None,
+            };
+            (head[..i].trim(), port)
+        }
+        None => (head.trim(), None),
+    };
+    if gateway.is_empty() || gateway.contains(char::is_whitespace) {
+        return Line::Malformed("`Allocated` without a gateway");
+    }
+    Line::Allocated {
+        gateway: gateway.to_owned(),
+        port,
+        org: org.to_owned(),
+    }
+}
+
+/// `org-<ORG>.<domain>` (possibly with a scheme) → `ORG`.
+fn org_from_host(host: &str) -> Option<String> {
+    let h = host
+        .strip_prefix("https://")
+        .or_else(|| host.strip_prefix("http://"))
+        .unwrap_or(host);
+    let label = h.split(['.', '/', ':']).next()?;
+    let org = label.strip_prefix("org-")?;
+    (!org.is_empty()).then(|| org.to_owned())
+}
+
+fn cleanup(msg: &str) -> Line {
+    if let Some(rest) = msg.strip_prefix("Cleaning up failed allocation for org ") {
+        let org = rest.split(':').next().unwrap_or("").trim();
+        return if org.is_empty() || org.contains(char::is_whitespace) {
+            Line::Malformed("`Cleaning up failed allocation` without an organization")
+        } else {
+            Line::CleanupStart {
+                org: org.to_owned(),
+            }
+        };
+    }
+    if let Some(rest) = msg.strip_prefix("Deallocating gateway") {
+        return match word(rest) {
+            Some(g) => Line::CleanupDeallocating {
+                gateway: g.to_owned(),
+            },
+            None => Line::Malformed("`Deallocating gateway` without a gateway"),
+        };
+    }
+    if msg.starts_with("Gateway returned to pool") {
+        return Line::CleanupReturned;
+    }
+    if msg.starts_with("No allocation found") || msg.starts_with("Cleanup complete") {
+        return Line::CleanupEnd;
+    }
+    if msg.starts_with("CLEANUP FAILED") {
+        return Line::CleanupFailed;
+    }
+    if msg.starts_with("Nginx config removed")
+        || msg.starts_with("Nginx cleanup warning")
+        || msg.starts_with("Org ")
+    {
+        return Line::Known;
+    }
+    Line::Unknown
+}
+
+fn dealloc(rec: &Record<'_>, msg: &str) -> Line {
+    if let Some(rest) = msg.strip_prefix("Stopping gateway ") {
+        let Some(i) = rest.find(" for org ") else {
+            return Line::Malformed("`Stopping gateway` without `for org`");
+        };
+        let gateway = rest[..i].trim();
+        return match word(&rest[i + 9..]) {
+            Some(org) if !gateway.is_empty() => Line::Stopping {
+                gateway: gateway.to_owned(),
+                org: org.to_owned(),
+            },
+            _ => Line::Malformed("`Stopping gateway` without a gateway or an organization"),
+        };
+    }
+    if let Some(rest) = msg.strip_prefix("Failed to stop gateway:") {
+        return Line::StopFailed {
+            message: string_data(rec, rest),
+        };
+    }
+    if msg.starts_with("Gateway deallocated") {
+        return Line::Known;
+    }
+    Line::Unknown
+}
+
+fn shutdown(msg: &str) -> Line {
+    if let Some(rest) = msg.strip_prefix("No active projects for ") {
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        return match digits.parse() {
+            Ok(idle_ms) => Line::IdleShutdown { idle_ms },
+            Err(_) => Line::Malformed("idle shutdown without a duration"),
+        };
+    }
+    if msg.starts_with("Initiating graceful shutdown")
+        || msg.starts_with("Notifying Ganymede")
+        || msg.starts_with("Gateway ")
+        || msg.starts_with("Failed to notify Ganymede")
+    {
+        return Line::Known;
+    }
+    Line::Unknown
+}
+
+fn stats(rec: &Record<'_>, msg: &str) -> Line {
+    if !msg.starts_with("stats:") {
+        return Line::Unknown;
+    }
+    let obj = trailing_object(msg);
+    let get = |k: &str| count(object_field(rec, obj.as_ref(), k));
+    match (
+        get("total_gateways"),
+        get("used_gateways"),
+        get("ready_gateways"),
+    ) {
+        (Some(total), Some(used), Some(ready)) => Line::Stats {
+            total,
+            used,
+            ready,
+            unused_not_ready: get("unused_not_ready_gateways").unwrap_or(0),
+        },
+        _ => Line::Malformed("pool stats without numeric total/used/ready counts"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::console;
+
+    const ORG: &str = "3f1c2b4a-5d6e-4f70-8a9b-0c1d2e3f4a5b";
+
+    fn line(cat: &str, prio: &str, msg: &str) -> Line {
+        let l = format!("2026-03-04T09:15:02.118Z [{prio:<9}] [{cat:<20}] {msg}");
+        classify(&console::decode(&l).unwrap().unwrap())
+    }
+
+    fn alloc(msg: &str) -> Line {
+        line("GATEWAY_ALLOC", "INFO", msg)
+    }
+
+    #[test]
+    fn allocation_lines() {
+        assert_eq!(
+            alloc(&format!("Starting gateway for org {ORG}")),
+            Line::Starting { org: ORG.into() }
+        );
+        assert_eq!(
+            alloc(&format!(
+                "Allocated gw-pool-3 (port 7103, upstream 172.17.0.1:7103) to org {ORG}"
+            )),
+            Line::Allocated {
+                gateway: "gw-pool-3".into(),
+                port: Some(7103),
+                org: ORG.into()
+            }
+        );
+        assert_eq!(
+            alloc(&format!(
+                "Allocated null (port 7100, upstream 172.17.0.1:7100) to org {ORG}"
+            )),
+            Line::Allocated {
+                gateway: "null".into(),
+                port: Some(7100),
+                org: ORG.into()
+            }
+        );
+        assert_eq!(
+            alloc(&format!(
+                "Gateway accessible at: https://org-{ORG}.example.com"
+            )),
+            Line::Known
+        );
+        assert_eq!(alloc("Checking gateway health..."), Line::Known);
+        assert_eq!(alloc("✅ Gateway healthy after 619ms"), Line::Known);
+        assert_eq!(
+            alloc(&format!(
+                "Triggering gateway initialization: https://org-{ORG}.example.com/collab/start"
+            )),
+            Line::Known
+        );
+        assert_eq!(
+            alloc(&format!("✅ Gateway started successfully for org {ORG}")),
+            Line::StartedOk { org: ORG.into() }
+        );
+        assert_eq!(
+            alloc(&format!("Gateway already allocated: org-{ORG}.example.com")),
+            Line::AlreadyAllocated {
+                org: Some(ORG.into())
+            }
+        );
+    }
+
+    #[test]
+    fn failure_lines() {
+        for (msg, want) in [
+            (r#""no_gateway_available""#, "no_gateway_available"),
+            (
+                r#""Gateway health check failed after 5000ms. Gateway may not be ready.""#,
+                "Gateway health check failed after 5000ms. Gateway may not be ready.",
+            ),
+            (
+                r#""Gateway initialization failed: 502 <html>\n<body>Bad Gateway</body>\n</html>""#,
+                "Gateway initialization failed: 502 <html>\n<body>Bad Gateway</body>\n</html>",
+            ),
+            (
+                r#""Failed to allocate gateway from pool""#,
+                "Failed to allocate gateway from pool",
+            ),
+        ] {
+            assert_eq!(
+                line(
+                    "GATEWAY_ALLOC",
+                    "ERROR",
+                    &format!("Failed to start gateway for org {ORG}: {msg}")
+                ),
+                Line::FailedStart {
+                    org: ORG.into(),
+                    message: want.into()
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn cleanup_lines() {
+        let c = |m: &str| line("GATEWAY_CLEANUP", "WARNING", m);
+        assert_eq!(
+            c(&format!(
+                "Cleaning up failed allocation for org {ORG}: no_gateway_available"
+            )),
+            Line::CleanupStart { org: ORG.into() }
+        );
+        assert_eq!(
+            c("No allocation found - failure before DB commit"),
+            Line::CleanupEnd
+        );
+        assert_eq!(
+            c("Deallocating gateway 9b2f6a1e-0000-4000-8000-000000000001"),
+            Line::CleanupDeallocating {
+                gateway: "9b2f6a1e-0000-4000-8000-000000000001".into()
+            }
+        );
+        assert_eq!(c("✅ Gateway returned to pool"), Line::CleanupReturned);
+        assert_eq!(c("✅ Nginx config removed"), Line::Known);
+        assert_eq!(c("Nginx cleanup warning: ENOENT"), Line::Known);
+        assert_eq!(
+            c(&format!("✅ Cleanup complete for org {ORG}")),
+            Line::CleanupEnd
+        );
+        assert_eq!(
+            c("❌ CLEANUP FAILED - Manual intervention required!"),
+            Line::CleanupFailed
+        );
+        assert_eq!(c(&format!("Org {ORG}: db down")), Line::Known);
+        assert_eq!(
+            line(
+                "GATEWAY_ALLOC",
+                "CRITICAL",
+                &format!(
+                    r#"⚠️ ORPHANED ALLOCATION - Manual cleanup required! {{"organization_id":"{ORG}","error":"Cleanup failed: db down"}}"#
+                )
+            ),
+            Line::Orphaned {
+                org: Some(ORG.into()),
+                error: "Cleanup failed: db down".into()
+            }
+        );
+    }
+
+    #[test]
+    fn deallocation_and_gateway_lines() {
+        let d = |m: &str| line("GATEWAY_DEALLOC", "INFO", m);
+        assert_eq!(
+            d(&format!(
+                "Stopping gateway 9b2f6a1e-0000-4000-8000-000000000001 for org {ORG}"
+            )),
+            Line::Stopping {
+                gateway: "9b2f6a1e-0000-4000-8000-000000000001".into(),
+                org: ORG.into()
+            }
+        );
+        assert_eq!(
+            d("✅ Gateway deallocated, returned to pool (ready for next org)"),
+            Line::Known
+        );
+        assert_eq!(
+            line(
+                "GATEWAY_DEALLOC",
+                "ERROR",
+                r#"Failed to stop gateway: "Gateway not found""#
+            ),
+            Line::StopFailed {
+                message: "Gateway not found".into()
+            }
+        );
+        let s = |m: &str| line("GATEWAY_SHUTDOWN", "INFO", m);
+        assert_eq!(
+            s("No active projects for 1800412ms - initiating shutdown"),
+            Line::IdleShutdown { idle_ms: 1_800_412 }
+        );
+        assert_eq!(s("Initiating graceful shutdown..."), Line::Known);
+        assert_eq!(
+            s(&format!("Notifying Ganymede of deallocation for org {ORG}")),
+            Line::Known
+        );
+        assert_eq!(
+            s("✅ Gateway 9b2f deallocated, returned to pool"),
+            Line::Known
+        );
+        assert_eq!(
+            s("Failed to notify Ganymede of deallocation: timeout (gateway will still shutdown)"),
+            Line::Known
+        );
+        assert_eq!(s("Gateway shutdown complete"), Line::Known);
+        assert_eq!(
+            line(
+                "GATEWAY_READY",
+                "INFO",
+                "Successfully signaled ready to Ganymede"
+            ),
+            Line::ReadySignaled
+        );
+        assert_eq!(
+            line(
+                "GATEWAY_READY",
+                "ERROR",
+                "Failed to signal ready after 12 attempts: ECONNREFUSED. Giving up."
+            ),
+            Line::Known
+        );
+        assert_eq!(
+            line(
+                "GATEWAY_STATE",
+                "INFO",
+                &format!("Initialized for org: {ORG}, gateway: 9b2f")
+            ),
+            Line::Known
+        );
+    }
+
+    #[test]
+    fn stats_numbers_or_strings() {
+        let want = Line::Stats {
+            total: 8,
+            used: 3,
+            ready: 5,
+            unused_not_ready: 0,
+        };
+        assert_eq!(
+            line(
+                "GATEWAY_STATS",
+                "INFO",
+                r#"stats:  {"total_gateways":"8","used_gateways":"3","ready_gateways":"5","unused_not_ready_gateways":"0"}"#
+            ),
+            want
+        );
+        assert_eq!(
+            line(
+                "GATEWAY_STATS",
+                "INFO",
+                r#"stats:  {"total_gateways":8,"used_gateways":3,"ready_gateways":5,"unused_not_ready_gateways":0}"#
+            ),
+            want
+        );
+        assert!(matches!(
+            line(
+                "GATEWAY_STATS",
+                "INFO",
+                r#"stats:  {"total_gateways":"x","used_gateways":"3"}"#
+            ),
+            Line::Malformed(_)
+        ));
+    }
+
+    #[test]
+    fn malformed_fields() {
+        assert!(matches!(
+            alloc("Starting gateway for org "),
+            Line::Malformed(_)
+        ));
+        assert!(matches!(
+            alloc("Allocated gw-pool-3 (port 7103, upstream x)"),
+            Line::Malformed(_)
+        ));
+        assert!(matches!(
+            alloc("Allocated gw-pool-3 (port abc, upstream x) to org o"),
+            Line::Malformed(_)
+        ));
+        assert!(matches!(
+            alloc("Failed to start gateway for org : \"x\""),
+            Line::Malformed(_)
+        ));
+        assert!(matches!(
+            line("GATEWAY_DEALLOC", "INFO", "Stopping gateway g1"),
+            Line::Malformed(_)
+        ));
+        assert_eq!(alloc("Something new about gateways"), Line::Unknown);
+    }
+}
