@@ -2,13 +2,13 @@
 //! lifecycle line (DESIGN.md §2). `gwmon events` prints them as JSON lines; the pool model
 //! consumes them; the alert engine and the exporters read the state they build.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Milliseconds since the Unix epoch, UTC. The service writes millisecond timestamps.
 pub type Millis = i64;
 
 /// Why an allocation failed (DESIGN.md §2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     NoGatewayAvailable,
@@ -50,7 +50,7 @@ impl Reason {
 }
 
 /// A pool snapshot as counted by the database (`gateway-stats`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub total: u64,
     pub used: u64,

@@ -1,10 +1,10 @@
-//! Recognize stage: a gateway [`Record`] becomes zero or one typed [`Event`] (DESIGN.md §2).
+//! Recognize stage: a gateway [`Record`](crate::decode::Record) becomes zero or one typed [`Event`](crate::event::Event) (DESIGN.md §2).
 //!
 //! It runs in two steps. [`classify`] is stateless and runs in the parallel scan: it matches the
 //! record against each message shape of holistix-log-lines.md and extracts the fields into a
 //! [`Line`]. [`Recognizer`] runs in order, one per input, and joins lines that only make sense
-//! together: a rollback is `Cleaning up failed allocation for org ORG` + `Deallocating gateway ID`
-//! + `✅ Gateway returned to pool`; a reuse names its org in a host name or in the preceding
+//! together: a rollback is `Cleaning up failed allocation for org ORG`, `Deallocating gateway ID`
+//! and `✅ Gateway returned to pool`; a reuse names its org in a host name or in the preceding
 //! `Starting gateway for org ORG`.
 
 mod classify;

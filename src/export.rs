@@ -1,0 +1,5 @@
+//! Sinks: renderers of the report and the event stream. Each writes to an `impl Write`.
+
+pub mod docs;
+pub mod events;
+pub mod text;

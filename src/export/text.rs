@@ -1,0 +1,422 @@
+//! The human report: aligned sections, pool figures first, readable in ten seconds.
+
+use std::io::{self, Write};
+
+use crate::report::{Bucket, Durations, Report};
+use crate::term::escape;
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Seconds → `2d 4h`, `1h 02m`, `45m 10s`, `12.3s`, `0.250s`.
+pub fn human_secs(s: f64) -> String {
+    if !s.is_finite() {
+        return "-".into();
+    }
+    let s = s.max(0.0);
+    if s < 1.0 {
+        return format!("{s:.3}s");
+    }
+    if s < 60.0 {
+        return format!("{s:.1}s");
+    }
+    let t = s.round() as u64;
+    let (d, h, m, sec) = (t / 86400, t / 3600 % 24, t / 60 % 60, t % 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m:02}m")
+    } else {
+        format!("{m}m {sec:02}s")
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+const SPARK: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// A sparkline of at most `width` cells; buckets are summed when there are more.
+pub fn sparkline(values: &[u64], width: usize) -> String {
+    if values.is_empty() || width == 0 {
+        return String::new();
+    }
+    let per = values.len().div_ceil(width);
+    let cells: Vec<u64> = values.chunks(per).map(|c| c.iter().sum()).collect();
+    let max = cells.iter().copied().max().unwrap_or(0);
+    cells
+        .iter()
+        .map(|&v| {
+            if max == 0 || v == 0 {
+                ' '
+            } else {
+                SPARK[((v * 7).div_ceil(max)).min(7) as usize]
+            }
+        })
+        .collect()
+}
+
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn head(&self, s: &str) -> String {
+        if self.color {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_owned()
+        }
+    }
+    fn bad(&self, s: &str, bad: bool) -> String {
+        if self.color && bad {
+            format!("\x1b[31m{s}\x1b[0m")
+        } else {
+            s.to_owned()
+        }
+    }
+}
+
+fn durations(d: &Durations, unit_ms: bool) -> String {
+    if d.count == 0 {
+        return "none completed".into();
+    }
+    let f = |v: f64| {
+        if unit_ms {
+            human_secs(v / 1000.0)
+        } else {
+            human_secs(v)
+        }
+    };
+    format!(
+        "n={}  mean {}  p50 {}  p90 {}  p99 {}  max {}",
+        thousands(d.count),
+        f(d.mean),
+        f(d.p50),
+        f(d.p90),
+        f(d.p99),
+        f(d.max)
+    )
+}
+
+fn window_line(r: &Report) -> String {
+    match (&r.window.start, &r.window.end) {
+        (Some(s), Some(e)) => {
+            let span = match (
+                crate::decode::time::parse_rfc3339(s),
+                crate::decode::time::parse_rfc3339(e),
+            ) {
+                (Some(a), Some(b)) => format!("  ({})", human_secs((b - a) as f64 / 1000.0)),
+                _ => String::new(),
+            };
+            format!("{s} → {e}{span}")
+        }
+        _ => "no gateway events".into(),
+    }
+}
+
+fn hour_axis(buckets: &[Bucket], width: usize) -> String {
+    // Label the first cell and then every quarter of the line with the bucket's hour.
+    let per = buckets.len().div_ceil(width.max(1)).max(1);
+    let cells = buckets.len().div_ceil(per);
+    let mut axis = vec![' '; cells + 6];
+    let step = (cells / 4).max(6);
+    let mut i = 0;
+    while i < cells {
+        if let Some(b) = buckets.get(i * per) {
+            let label = format!("{}h", b.start.get(11..13).unwrap_or("??"));
+            for (k, c) in label.chars().enumerate() {
+                if i + k < axis.len() {
+                    axis[i + k] = c;
+                }
+            }
+        }
+        i += step;
+    }
+    axis.into_iter().collect::<String>().trim_end().to_owned()
+}
+
+/// Write the text report.
+pub fn write_report(out: &mut impl Write, r: &Report, color: bool) -> io::Result<()> {
+    let st = Style { color };
+    let p = &r.pool;
+    let a = &r.allocations;
+    writeln!(out, "{}  {}", st.head("gwmon report"), window_line(r))?;
+    writeln!(
+        out,
+        "lines         {} read · {} matched · {}",
+        thousands(r.lines.read),
+        thousands(r.lines.matched),
+        st.bad(
+            &format!("{} skipped", thousands(r.lines.skipped)),
+            r.lines.skipped > 0
+        )
+    )?;
+    writeln!(out)?;
+
+    writeln!(out, "{}", st.head("POOL"))?;
+    let total = match p.total {
+        Some(t) => format!("{t} ({})", p.total_source),
+        None => "unknown (no --pool-size and no pool snapshot in the logs)".into(),
+    };
+    writeln!(out, "  total         {total}")?;
+    let avail = p.available.map_or("unknown".into(), |v| v.to_string());
+    writeln!(
+        out,
+        "  now           {} allocated · {} · {} orphaned{}",
+        p.allocated,
+        st.bad(
+            &format!("{avail} available"),
+            p.available.is_some_and(|v| v <= 0)
+        ),
+        p.orphaned,
+        if p.recycling > 0 {
+            format!(" · {} recycling", p.recycling)
+        } else {
+            String::new()
+        }
+    )?;
+    let util = match (p.utilization, p.utilization_mean) {
+        (Some(u), Some(m)) => format!("{} now · {} time-weighted mean", pct(u), pct(m)),
+        (Some(u), None) => format!("{} now", pct(u)),
+        _ => "unknown (pool size unknown)".into(),
+    };
+    writeln!(out, "  utilization   {util}")?;
+    writeln!(
+        out,
+        "  peak          {} allocated at once{}",
+        p.peak_allocated,
+        p.total.map_or(String::new(), |t| format!(" of {t}"))
+    )?;
+    let ex = &r.exhaustion;
+    let exhausted = ex.exhausted_s.map_or(String::new(), |s| {
+        format!(" · {} with none available", human_secs(s))
+    });
+    writeln!(
+        out,
+        "  exhaustion    {}{}",
+        st.bad(
+            &format!(
+                "{} episodes · {} refused (no_gateway_available)",
+                ex.episodes,
+                thousands(ex.failures)
+            ),
+            ex.failures > 0
+        ),
+        exhausted
+    )?;
+    if let Some(s) = &p.last_snapshot {
+        writeln!(
+            out,
+            "  snapshot      {}  total {} · used {} · ready {} · not ready {}",
+            s.time, s.total, s.used, s.ready, s.unused_not_ready
+        )?;
+    }
+    writeln!(out)?;
+
+    writeln!(out, "{}", st.head("ALLOCATIONS"))?;
+    writeln!(
+        out,
+        "  attempts      {}  → {} allocated · {} reused · {}",
+        thousands(a.attempts),
+        thousands(a.allocated),
+        thousands(a.reused),
+        st.bad(
+            &format!("{} failed ({})", thousands(a.failed), pct(a.failure_rate)),
+            a.failed > 0
+        )
+    )?;
+    writeln!(
+        out,
+        "  ended         {} deallocated · {} rolled back · {} orphaned · {} open",
+        thousands(a.deallocated),
+        thousands(a.rollbacks),
+        thousands(a.orphaned),
+        thousands(a.open)
+    )?;
+    writeln!(out, "  held          {}", durations(&r.durations_s, false))?;
+    if r.startup_ms.count > 0 {
+        writeln!(out, "  start-up      {}", durations(&r.startup_ms, true))?;
+    }
+    writeln!(out)?;
+
+    let hours = &r.rate.per_hour;
+    if !hours.is_empty() {
+        let values: Vec<u64> = hours.iter().map(|b| b.allocated).collect();
+        let fails: Vec<u64> = hours.iter().map(|b| b.failed).collect();
+        let max = values.iter().max().copied().unwrap_or(0);
+        let per = hours.len().div_ceil(72);
+        let unit = if per == 1 {
+            "hour".to_owned()
+        } else {
+            format!("{per} hours")
+        };
+        writeln!(
+            out,
+            "{}  per {unit}, peak {}",
+            st.head("ALLOCATIONS OVER TIME"),
+            max
+        )?;
+        writeln!(out, "  allocated  {}", sparkline(&values, 72))?;
+        if fails.iter().any(|f| *f > 0) {
+            writeln!(out, "  failed     {}", st.bad(&sparkline(&fails, 72), true))?;
+        }
+        writeln!(out, "             {}", hour_axis(hours, 72))?;
+        if r.rate.per_day.len() > 1 {
+            for d in &r.rate.per_day {
+                writeln!(
+                    out,
+                    "  {}  {:>7} allocated  {:>6} failed",
+                    d.start.get(..10).unwrap_or(&d.start),
+                    thousands(d.allocated),
+                    thousands(d.failed)
+                )?;
+            }
+        }
+        writeln!(out)?;
+    }
+
+    if a.failed > 0 {
+        writeln!(out, "{}", st.head("FAILURES BY REASON"))?;
+        let f = &a.failures_by_reason;
+        let rows = [
+            ("no_gateway_available", f.no_gateway_available),
+            ("health_check", f.health_check),
+            ("init", f.init),
+            ("other", f.other),
+        ];
+        let max = rows.iter().map(|r| r.1).max().unwrap_or(1).max(1);
+        for (name, n) in rows {
+            let bar = "█".repeat(((n * 30).div_ceil(max)) as usize);
+            writeln!(
+                out,
+                "  {name:<22}{:>8}  {:>6}  {bar}",
+                thousands(n),
+                pct(n as f64 / a.failed as f64)
+            )?;
+        }
+        writeln!(out)?;
+    }
+
+    if !r.open_longest.is_empty() {
+        writeln!(out, "{}", st.head("LONGEST OPEN ALLOCATIONS"))?;
+        for o in &r.open_longest {
+            writeln!(
+                out,
+                "  {:<38} {:<12} since {}  {:>8}{}",
+                escape(&o.org),
+                escape(if o.gateway.is_empty() {
+                    "?"
+                } else {
+                    &o.gateway
+                }),
+                o.since,
+                human_secs(o.held_s),
+                if o.orphaned { "  ORPHANED" } else { "" }
+            )?;
+        }
+        writeln!(out)?;
+    }
+
+    if !r.longest.is_empty() {
+        writeln!(out, "{}", st.head("LONGEST COMPLETED ALLOCATIONS"))?;
+        for o in &r.longest {
+            writeln!(
+                out,
+                "  {:<38} {:<12} from {}  {:>8}",
+                escape(&o.org),
+                escape(&o.gateway),
+                o.since,
+                human_secs(o.held_s)
+            )?;
+        }
+        writeln!(out)?;
+    }
+
+    if !r.orgs.top.is_empty() {
+        writeln!(
+            out,
+            "{}  {} distinct",
+            st.head("BUSIEST ORGANIZATIONS"),
+            thousands(r.orgs.distinct)
+        )?;
+        writeln!(
+            out,
+            "  {:<38} {:>9} {:>7} {:>9}",
+            "organization", "allocated", "failed", "held"
+        )?;
+        for o in r.orgs.top.iter().chain(r.orgs.other.iter()) {
+            writeln!(
+                out,
+                "  {:<38} {:>9} {:>7} {:>9}",
+                escape(&o.org),
+                thousands(o.allocated),
+                thousands(o.failed),
+                human_secs(o.held_s)
+            )?;
+        }
+        writeln!(out)?;
+    }
+
+    let an = &r.anomalies;
+    if an.dealloc_without_alloc + an.double_alloc + an.time_backwards > 0 {
+        writeln!(out, "{}", st.head("ANOMALIES"))?;
+        writeln!(
+            out,
+            "  {} deallocations without allocation · {} second allocations · {} times going backwards",
+            an.dealloc_without_alloc, an.double_alloc, an.time_backwards
+        )?;
+        writeln!(out)?;
+    }
+
+    if !r.alerts.is_empty() {
+        writeln!(out, "{}", st.head("ALERTS"))?;
+        for al in &r.alerts {
+            writeln!(
+                out,
+                "  {} → {}  {:<16} {:<8} {}",
+                al.fired_at,
+                al.resolved_at.as_deref().unwrap_or("still firing"),
+                al.rule,
+                al.severity,
+                escape(&al.summary)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(100), "100");
+        assert_eq!(human_secs(0.25), "0.250s");
+        assert_eq!(human_secs(12.34), "12.3s");
+        assert_eq!(human_secs(610.0), "10m 10s");
+        assert_eq!(human_secs(3720.0), "1h 02m");
+        assert_eq!(human_secs(190_000.0), "2d 4h");
+    }
+
+    #[test]
+    fn sparklines() {
+        assert_eq!(sparkline(&[0, 1, 2, 4, 8], 10), " ▁▂▄█");
+        assert_eq!(sparkline(&[1, 1, 1, 1], 2).chars().count(), 2);
+        assert_eq!(sparkline(&[], 10), "");
+    }
+}

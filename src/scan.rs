@@ -1,0 +1,295 @@
+//! The parallel part of decode + recognize: scan one chunk of whole lines.
+//!
+//! The chunk is searched for the category bytes `GATEWAY_` with memchr's memmem (as grep does);
+//! only the lines around a hit are decoded and classified. Everything else is only counted.
+//! A scan keeps no state between chunks, so chunks of one input are scanned on all cores and the
+//! results are put back in order by [`crate::pipeline`].
+
+use std::borrow::Cow;
+
+use memchr::memmem;
+
+use crate::decode::{self, Format, Malformed, Record, console, docker};
+use crate::event::Millis;
+use crate::recognize::{Line, classify};
+
+/// What a scan needs to know.
+#[derive(Clone, Debug)]
+pub struct ScanConfig {
+    pub format: Format,
+    pub max_line: usize,
+    /// Keep the text of skipped lines and the messages of records, for `-v`.
+    pub verbose: bool,
+}
+
+/// A classified gateway record, or a piece of a Docker line split at 16 KiB.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Body {
+    Rec {
+        time: Millis,
+        line: Line,
+        emitter: Option<String>,
+        /// The message, when verbose.
+        raw: String,
+    },
+    Piece {
+        text: String,
+        last: bool,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Item {
+    /// Physical line number (1-based) in the input.
+    pub line: u64,
+    pub body: Body,
+}
+
+/// A line that could hold a lifecycle record but was not usable.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Skip {
+    pub line: u64,
+    pub reason: &'static str,
+    /// The start of the line, when verbose.
+    pub excerpt: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Scanned {
+    /// Physical lines in the chunk.
+    pub lines: u64,
+    pub items: Vec<Item>,
+    pub skipped: Vec<Skip>,
+}
+
+/// Scans chunks; holds the compiled searcher.
+pub struct Scanner {
+    cfg: ScanConfig,
+    finder: memmem::Finder<'static>,
+}
+
+const EXCERPT: usize = 300;
+
+fn excerpt(line: &[u8]) -> String {
+    let end = line.len().min(EXCERPT);
+    String::from_utf8_lossy(&line[..end]).into_owned()
+}
+
+impl Scanner {
+    pub fn new(cfg: ScanConfig) -> Scanner {
+        Scanner {
+            cfg,
+            finder: memmem::Finder::new(decode::CATEGORY_PREFIX).into_owned(),
+        }
+    }
+
+    pub fn config(&self) -> &ScanConfig {
+        &self.cfg
+    }
+
+    /// Scan `data` (whole lines; the last may lack its newline) whose first line is `first_line`.
+    pub fn scan(&mut self, data: &[u8], first_line: u64) -> Scanned {
+        let mut out = Scanned::default();
+        let mut pos = 0; // always at a line start
+        let mut counted = 0; // newlines in data[..counted] are already counted into line_no
+        let mut line_no = first_line;
+        let docker_possible = matches!(self.cfg.format, Format::Docker | Format::Auto);
+        // The first line may continue a Docker line split in the previous chunk.
+        let mut in_piece = docker_possible && data.first() == Some(&b'{');
+        while pos < data.len() {
+            let start = if in_piece {
+                pos
+            } else {
+                let Some(hit) = self.finder.find(&data[pos..]) else {
+                    break;
+                };
+                memchr::memrchr(b'\n', &data[pos..pos + hit]).map_or(pos, |i| pos + i + 1)
+            };
+            let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+            line_no += bytecount::count(&data[counted..start], b'\n') as u64;
+            counted = start;
+            in_piece = self.line(&data[start..end], line_no, in_piece, &mut out);
+            pos = end + 1;
+        }
+        line_no += bytecount::count(&data[counted..], b'\n') as u64;
+        if data.last().is_some_and(|b| *b != b'\n') {
+            line_no += 1;
+        }
+        out.lines = line_no - first_line;
+        out
+    }
+
+    /// Decode and classify one line. Returns whether the next line continues a Docker piece.
+    fn line(&mut self, raw: &[u8], line: u64, piece_expected: bool, out: &mut Scanned) -> bool {
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let skip = |out: &mut Scanned, reason: &'static str, verbose: bool| {
+            out.skipped.push(Skip {
+                line,
+                reason,
+                excerpt: if verbose { excerpt(raw) } else { String::new() },
+            })
+        };
+        if raw.len() > self.cfg.max_line {
+            skip(out, "line longer than --max-line-length", self.cfg.verbose);
+            return false;
+        }
+        let text: Cow<'_, str> = String::from_utf8_lossy(raw);
+        let format = match self.cfg.format {
+            Format::Auto => decode::detect(raw),
+            f => f,
+        };
+        if format == Format::Docker {
+            return match docker::decode(&text) {
+                Ok(p) if piece_expected || !p.is_last() => {
+                    let last = p.is_last();
+                    out.items.push(Item {
+                        line,
+                        body: Body::Piece {
+                            text: p.log.into_owned(),
+                            last,
+                        },
+                    });
+                    !last
+                }
+                Ok(p) => {
+                    let log = p.log.strip_suffix('\n').unwrap_or(&p.log);
+                    match console::decode(log) {
+                        Ok(Some(r)) => push_record(r, line, self.cfg.verbose, out),
+                        Ok(None) => {}
+                        Err(Malformed(why)) => skip(out, why, self.cfg.verbose),
+                    }
+                    false
+                }
+                Err(Malformed(why)) => {
+                    if !piece_expected || memmem::find(raw, decode::CATEGORY_PREFIX).is_some() {
+                        skip(out, why, self.cfg.verbose);
+                    }
+                    false
+                }
+            };
+        }
+        if piece_expected && self.cfg.format == Format::Auto {
+            // Auto mode guessed a piece at a chunk start; this is not Docker, so decode normally
+            // only if it holds the category bytes.
+            if memmem::find(raw, decode::CATEGORY_PREFIX).is_none() {
+                return false;
+            }
+        }
+        // The records borrow `text`; they are classified before it goes.
+        let mut recs: Vec<Record<'_>> = Vec::new();
+        match decode::decode_into(&text, format, &mut recs) {
+            Ok(()) => {}
+            Err(Malformed(why)) => skip(out, why, self.cfg.verbose),
+        }
+        for r in recs.drain(..) {
+            push_record(r, line, self.cfg.verbose, out);
+        }
+        false
+    }
+}
+
+/// Classify a decoded record into `out`: an item, a skip, or nothing.
+pub fn push_record(r: Record<'_>, line: u64, verbose: bool, out: &mut Scanned) {
+    match classify(&r) {
+        Line::Unknown | Line::Known => {}
+        Line::Malformed(why) => out.skipped.push(Skip {
+            line,
+            reason: why,
+            excerpt: if verbose {
+                r.message.chars().take(EXCERPT).collect()
+            } else {
+                String::new()
+            },
+        }),
+        l => out.items.push(Item {
+            line,
+            body: Body::Rec {
+                time: r.time,
+                line: l,
+                emitter: r.emitter.map(Cow::into_owned),
+                raw: if verbose {
+                    r.message.into_owned()
+                } else {
+                    String::new()
+                },
+            },
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(format: Format) -> ScanConfig {
+        ScanConfig {
+            format,
+            max_line: 1 << 20,
+            verbose: true,
+        }
+    }
+
+    const A: &str =
+        "2026-03-04T09:15:02.118Z [INFO     ] [GATEWAY_ALLOC       ] Starting gateway for org o1";
+    const H: &str =
+        "2026-03-04T09:15:02.119Z [INFO     ] [HTTP                ] POST /gateway/start 200";
+
+    #[test]
+    fn finds_lines_and_numbers_them() {
+        let data = format!("{H}\n{A}\n{H}\n\ncontinuation GATEWAY_ALLOC junk\n{A} again\n{H}");
+        let s = Scanner::new(cfg(Format::Console)).scan(data.as_bytes(), 10);
+        assert_eq!(s.lines, 7);
+        let lines: Vec<u64> = s.items.iter().map(|i| i.line).collect();
+        assert_eq!(lines, vec![11, 15]);
+        assert!(s.skipped.is_empty());
+    }
+
+    #[test]
+    fn malformed_candidates_are_skipped() {
+        let data = "2026-03-04T09:15:02.118Z [INFO     ] [GATEWAY_ALLOC       ] Allocated gw-pool-3 (port 71\n\
+                    {\"log\":\"2026-03-04T09:15:02.118Z [INFO     ] [GATEWAY_ALLOC\n";
+        let s = Scanner::new(cfg(Format::Auto)).scan(data.as_bytes(), 1);
+        assert_eq!(s.lines, 2);
+        assert_eq!(s.skipped.len(), 2);
+        assert_eq!(s.skipped[1].line, 2);
+    }
+
+    #[test]
+    fn docker_pieces_are_passed_on() {
+        let first = serde_json::json!({"log": format!("{A} {}", "x".repeat(100)), "stream":"stdout","time":"t"}).to_string();
+        let second = serde_json::json!({"log": "tail\n", "stream":"stdout","time":"t"}).to_string();
+        let plain =
+            serde_json::json!({"log": format!("{H}\n"), "stream":"stdout","time":"t"}).to_string();
+        let data = format!("{plain}\n{first}\n{second}\n{plain}\n");
+        let s = Scanner::new(cfg(Format::Docker)).scan(data.as_bytes(), 1);
+        // The chunk's first line is always passed on as a possible continuation.
+        assert_eq!(s.items.len(), 3);
+        assert!(matches!(&s.items[0].body, Body::Piece { last: true, .. }));
+        assert!(matches!(&s.items[1].body, Body::Piece { last: false, .. }));
+        assert_eq!(
+            s.items[2].body,
+            Body::Piece {
+                text: "tail\n".into(),
+                last: true
+            }
+        );
+        assert_eq!(s.items[2].line, 3);
+    }
+
+    #[test]
+    fn otlp_lines_give_several_records() {
+        let rec = |m: &str| {
+            format!(
+                r#"{{"timeUnixNano":"1772615702118000000","body":{{"stringValue":"{m}"}},"attributes":[{{"key":"log.category","value":{{"stringValue":"GATEWAY_ALLOC"}}}}]}}"#
+            )
+        };
+        let line = format!(
+            r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{},{}]}}]}}]}}"#,
+            rec("Starting gateway for org a"),
+            rec("Starting gateway for org b")
+        );
+        let s = Scanner::new(cfg(Format::Auto)).scan(line.as_bytes(), 1);
+        assert_eq!(s.items.len(), 2);
+        assert_eq!(s.lines, 1);
+    }
+}
