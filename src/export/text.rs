@@ -61,7 +61,7 @@ pub fn sparkline(values: &[u64], width: usize) -> String {
             if max == 0 || v == 0 {
                 ' '
             } else {
-                SPARK[((v * 7).div_ceil(max)).min(7) as usize]
+                SPARK[(v * 7 / max).min(7) as usize]
             }
         })
         .collect()
