@@ -99,9 +99,10 @@ impl Window {
             .transpose()
             .context("--until")?;
         if let (Some(s), Some(u)) = (since, until)
-            && u <= s {
-                bail!("--until must be later than --since");
-            }
+            && u <= s
+        {
+            bail!("--until must be later than --since");
+        }
         Ok(Window { since, until })
     }
 }
@@ -124,9 +125,10 @@ pub fn replay(
             return Ok(());
         }
         if let Some(s) = window.since
-            && ev.time >= s {
-                pool.start_counting(s);
-            }
+            && ev.time >= s
+        {
+            pool.start_counting(s);
+        }
         pool.apply(&mut ev);
         if pool.counting {
             each(&ev, pool)?;

@@ -181,11 +181,26 @@ impl Scanner {
             Ok(()) => {}
             Err(Malformed(why)) => skip(out, why, self.cfg.verbose),
         }
+        if recs.is_empty() && format == Format::Console && looks_like_junk(raw) {
+            skip(
+                out,
+                "not a log line (binary or broken record)",
+                self.cfg.verbose,
+            );
+        }
         for r in recs.drain(..) {
             push_record(r, line, self.cfg.verbose, out);
         }
         false
     }
+}
+
+/// A line holding the category bytes that is not a record: a continuation line of a multi-line
+/// message is normal text; binary bytes or a bracketed category mean a broken record.
+fn looks_like_junk(raw: &[u8]) -> bool {
+    memmem::find(raw, b"[GATEWAY_").is_some()
+        || std::str::from_utf8(raw).is_err()
+        || raw.iter().any(|b| *b < 0x20 && *b != b'\t')
 }
 
 /// Classify a decoded record into `out`: an item, a skip, or nothing.

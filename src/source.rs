@@ -98,6 +98,8 @@ pub struct Framer {
     /// Inside an overlong line: drop bytes up to the next newline.
     discarding: bool,
     eof: bool,
+    /// A read error, returned once the bytes read before it have been handed out.
+    error: Option<io::Error>,
     next_line: u64,
     pub target: usize,
     pub max_line: usize,
@@ -110,6 +112,7 @@ impl Framer {
             carry: Vec::new(),
             discarding: false,
             eof: false,
+            error: None,
             next_line: 1,
             target: target.max(4096),
             max_line: max_line.max(1),
@@ -145,13 +148,23 @@ impl Framer {
                     // A last line without newline is still a line in a one-off read.
                     return Ok(Some(self.finish(buf, len, overlong, false)));
                 }
-                return Ok(None);
+                return match self.error.take() {
+                    Some(e) => Err(e),
+                    None => Ok(None),
+                };
             }
             if len == buf.len() {
                 let grow = buf.len().min(self.max_line + 64 * 1024);
                 buf.resize(buf.len() + grow, 0);
             }
-            let mut n = self.read_some(&mut buf[len..])?;
+            let mut n = match self.read_some(&mut buf[len..]) {
+                Ok(n) => n,
+                Err(e) => {
+                    // Hand out what was read before the error first.
+                    self.error = Some(e);
+                    0
+                }
+            };
             if n == 0 {
                 self.eof = true;
                 continue;

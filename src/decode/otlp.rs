@@ -140,9 +140,10 @@ pub fn decode<'a>(line: &'a str, out: &mut Vec<Record<'a>>) -> Result<(), Malfor
                     _ => continue,
                 };
                 if let Some(v) = kv.value.and_then(AnyValue::into_text)
-                    && found.as_ref().is_none_or(|(r, _)| rank < *r) {
-                        found = Some((rank, v));
-                    }
+                    && found.as_ref().is_none_or(|(r, _)| rank < *r)
+                {
+                    found = Some((rank, v));
+                }
             }
             found.map(|(_, v)| v)
         });

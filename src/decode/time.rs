@@ -5,10 +5,13 @@ use crate::event::Millis;
 /// Parse `2026-03-04T09:15:02.118Z` (fast path) or any RFC 3339 time, to milliseconds.
 pub fn parse_rfc3339(s: &str) -> Option<Millis> {
     let b = s.as_bytes();
-    if b.len() == 24 && b[23] == b'Z' && b[19] == b'.'
-        && let Some(t) = parse_iso_ms(b) {
-            return Some(t);
-        }
+    if b.len() == 24
+        && b[23] == b'Z'
+        && b[19] == b'.'
+        && let Some(t) = parse_iso_ms(b)
+    {
+        return Some(t);
+    }
     chrono::DateTime::parse_from_rfc3339(s)
         .ok()
         .map(|d| d.timestamp_millis())

@@ -1,0 +1,5 @@
+//! One integration binary: runs the real `gwmon` binary over files in temp dirs.
+
+mod bad_input;
+mod common;
+mod simulated;

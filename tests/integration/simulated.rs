@@ -1,0 +1,1 @@
+// The simulator truth tests land here.
