@@ -2,7 +2,9 @@
 //! DESIGN.md §3. No I/O and no wall clock: the same events always give the same state, whichever
 //! command consumes them.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashSet};
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -254,14 +256,15 @@ impl Pool {
     }
 
     fn org_stats(&mut self, org: &str) -> &mut OrgStats {
-        if self.orgs.contains_key(org) {
-            return self.orgs.get_mut(org).expect("checked");
+        if self.orgs.len() >= self.cfg.max_orgs && !self.orgs.contains_key(org) {
+            self.other_orgs = true;
+            return &mut self.other;
         }
-        if self.orgs.len() < self.cfg.max_orgs {
-            return self.orgs.entry(org.to_owned()).or_default();
+        // One hash for the common case (a known organization); allocate only for a new one.
+        if !self.orgs.contains_key(org) {
+            self.orgs.insert(org.to_owned(), OrgStats::default());
         }
-        self.other_orgs = true;
-        &mut self.other
+        self.orgs.get_mut(org).expect("present")
     }
 
     fn end_allocation(&mut self, org: &str, t: Millis) -> Option<f64> {

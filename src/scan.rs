@@ -133,7 +133,10 @@ impl Scanner {
             skip(out, "line longer than --max-line-length", self.cfg.verbose);
             return false;
         }
-        let text: Cow<'_, str> = String::from_utf8_lossy(raw);
+        let text: Cow<'_, str> = match std::str::from_utf8(raw) {
+            Ok(t) => Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(raw),
+        };
         let format = match self.cfg.format {
             Format::Auto => decode::detect(raw),
             f => f,

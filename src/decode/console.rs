@@ -41,7 +41,7 @@ pub fn decode(line: &str) -> Result<Option<Record<'_>>, Malformed> {
 fn bracketed(s: &str) -> Option<(&str, &str)> {
     let s = s.strip_prefix('[')?;
     let end = s.find(']')?;
-    Some((s[..end].trim(), &s[end + 1..]))
+    Some((s[..end].trim_end_matches(' '), &s[end + 1..]))
 }
 
 #[cfg(test)]

@@ -72,7 +72,22 @@ fn strip_marks(s: &str) -> &str {
 
 /// The first whitespace-separated word.
 fn word(s: &str) -> Option<&str> {
-    s.split_whitespace().next()
+    let s = s.trim_start_matches([' ', '\t']);
+    let end = s.find([' ', '\t', '\r', '\n']).unwrap_or(s.len());
+    (end > 0).then(|| &s[..end])
+}
+
+/// Byte-search `needle` in `hay` (memchr's memmem: no searcher built on the hot path for
+/// single bytes, a fast one otherwise).
+fn find(hay: &str, needle: &str) -> Option<usize> {
+    memchr::memmem::find(hay.as_bytes(), needle.as_bytes())
+}
+
+/// ` to org ` searched from the end (the gateway name comes first and could hold anything).
+fn rfind_to_org(hay: &str) -> Option<usize> {
+    static F: std::sync::LazyLock<memchr::memmem::FinderRev<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::FinderRev::new(b" to org "));
+    F.rfind(hay.as_bytes())
 }
 
 /// Decode a console data argument written as `JSON.stringify(string)`; fall back to the text.
@@ -208,14 +223,14 @@ fn alloc(rec: &Record<'_>, msg: &str) -> Line {
 
 /// `gw-pool-3 (port 7103, upstream 172.17.0.1:7103) to org ORG`
 fn allocated(rest: &str) -> Line {
-    let Some(to) = rest.rfind(" to org ") else {
+    let Some(to) = rfind_to_org(rest) else {
         return Line::Malformed("`Allocated` without `to org`");
     };
     let Some(org) = word(&rest[to + 8..]) else {
         return Line::Malformed("`Allocated` without an organization");
     };
     let head = &rest[..to];
-    let (gateway, port) = match head.find(" (") {
+    let (gateway, port) = match find(head, " (") {
         Some(i) => {
             let inner = &head[i + 2..];
             let port = match inner.strip_prefix("port ") {
@@ -292,7 +307,7 @@ fn cleanup(msg: &str) -> Line {
 
 fn dealloc(rec: &Record<'_>, msg: &str) -> Line {
     if let Some(rest) = msg.strip_prefix("Stopping gateway ") {
-        let Some(i) = rest.find(" for org ") else {
+        let Some(i) = find(rest, " for org ") else {
             return Line::Malformed("`Stopping gateway` without `for org`");
         };
         let gateway = rest[..i].trim();
