@@ -7,8 +7,10 @@
 //! [`export`] (text and JSON reports, events). [`pipeline`] wires the stages for one-off reads
 //! and runs the scan on every core; [`app`] maps the command line onto them.
 
+pub mod alert;
 pub mod app;
 pub mod cli;
+pub mod config;
 pub mod decode;
 pub mod event;
 pub mod export;

@@ -217,6 +217,22 @@ impl Pool {
             .map(|t| self.allocated() as f64 / t as f64)
     }
 
+    /// The utilization integral and the time with a known total, extended from the last event
+    /// to `t` (the state holds until the next event).
+    pub fn util_area_at(&self, t: Millis) -> (f64, i64) {
+        let (mut area, mut known) = (self.util_area, self.known_ms);
+        if let (Some(now), Some(total)) = (self.now, self.total()) {
+            if t > now && self.counting {
+                let dt = t - now;
+                known += dt;
+                if total > 0 {
+                    area += self.allocated() as f64 / total as f64 * dt as f64;
+                }
+            }
+        }
+        (area, known)
+    }
+
     /// Start counting at `at` (the end of a `--since` warm-up).
     pub fn start_counting(&mut self, at: Millis) {
         if !self.counting {
