@@ -267,15 +267,20 @@ impl Engine {
                 let since = self
                     .first_refusal
                     .map_or(String::new(), |t| format!(" since {}", fmt_time(t)));
+                let summary = if trigger {
+                    format!(
+                        "pool exhausted: {} request{} refused{since} (no_gateway_available), {avail_txt}",
+                        self.refusals,
+                        if self.refusals == 1 { "" } else { "s" }
+                    )
+                } else {
+                    format!("allocations succeed again, {avail_txt}")
+                };
                 let v = Verdict {
                     labels: self.base_labels(&r.labels),
                     trigger,
                     clear: !trigger,
-                    summary: format!(
-                        "pool exhausted: {} request{} refused{since} (no_gateway_available), {avail_txt}",
-                        self.refusals,
-                        if self.refusals == 1 { "" } else { "s" }
-                    ),
+                    summary,
                     value: self.refusals as f64,
                 };
                 (r.enabled, r.for_.ms(), vec![v])

@@ -5,7 +5,11 @@ use std::io::{self, Write};
 
 use anyhow::{Context, bail};
 
-use crate::cli::{Cli, Command, EventsArgs, InputArgs, PoolArgs, ReportArgs};
+use crate::alert::{Engine, Replay};
+use crate::cli::{
+    AlertsArgs, Cli, Command, ConfigArgs, ConfigCmd, EventsArgs, InputArgs, PoolArgs, ReportArgs,
+};
+use crate::config::{self, Config};
 use crate::event::{Event, Millis};
 use crate::export;
 use crate::pipeline::{self, ReadOptions, ReadStats};
@@ -69,11 +73,16 @@ fn read_options(a: &InputArgs) -> ReadOptions {
     }
 }
 
-fn pool_config(a: &PoolArgs) -> PoolConfig {
+/// Flags win over the config file.
+pub fn pool_config(a: &PoolArgs, cfg: &Config) -> PoolConfig {
     PoolConfig {
-        pool_size: a.pool_size,
-        max_orgs: a.max_orgs.max(1),
+        pool_size: a.pool_size.or(cfg.pool.size),
+        max_orgs: a.max_orgs.unwrap_or(cfg.pool.max_orgs).max(1),
     }
+}
+
+pub fn load_config(a: &ConfigArgs) -> anyhow::Result<Config> {
+    config::load(a.config.as_deref(), &a.set)
 }
 
 /// The time window asked for with `--since`/`--until`.
@@ -112,7 +121,7 @@ impl Window {
 pub fn replay(
     input: &InputArgs,
     pool: &mut Pool,
-    mut each: impl FnMut(&Event, &Pool) -> anyhow::Result<()>,
+    mut each: impl FnMut(&mut Event, &mut Pool) -> anyhow::Result<()>,
 ) -> anyhow::Result<ReadStats> {
     let window = Window::from_args(input)?;
     let inputs = inputs(&input.files);
@@ -129,11 +138,7 @@ pub fn replay(
         {
             pool.start_counting(s);
         }
-        pool.apply(&mut ev);
-        if pool.counting {
-            each(&ev, pool)?;
-        }
-        Ok(())
+        each(&mut ev, pool)
     })
 }
 
@@ -148,7 +153,11 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Report(a) => report(a),
+        Command::Events(a) if a.follow_mode => crate::watch::events_follow(a),
         Command::Events(a) => events(a),
+        Command::Watch(a) => crate::watch::watch(a),
+        Command::Alerts(a) => alerts(a),
+        Command::Config(a) => config_cmd(a),
         Command::Simulate(a) => crate::simulate::run(&a).map(|()| EXIT_OK),
         Command::Generate(a) => export::docs::generate(&a).map(|()| EXIT_OK),
     }
@@ -162,10 +171,36 @@ fn status(stats: &ReadStats) -> u8 {
     }
 }
 
+/// Replay the inputs through the pool and the alert engine; `each` sees every notification.
+fn replay_alerts(
+    input: &InputArgs,
+    pool: &mut Pool,
+    engine: &mut Engine,
+    mut each: impl FnMut(&crate::alert::Notification) -> anyhow::Result<()>,
+) -> anyhow::Result<ReadStats> {
+    let mut notes = Vec::new();
+    let stats = replay(input, pool, |ev, pool| {
+        if pool.counting {
+            Replay { pool, engine }.event(ev, &mut notes);
+        } else {
+            pool.apply(ev);
+            engine.observe(ev);
+        }
+        for n in notes.drain(..) {
+            each(&n)?;
+        }
+        Ok(())
+    })?;
+    Ok(stats)
+}
+
 fn report(a: ReportArgs) -> anyhow::Result<u8> {
-    let mut pool = Pool::new(pool_config(&a.pool));
-    let stats = replay(&a.input, &mut pool, |_, _| Ok(()))?;
-    let report = pool.report(&stats);
+    let cfg = load_config(&a.config)?;
+    let mut pool = Pool::new(pool_config(&a.pool, &cfg));
+    let mut engine = Engine::new(cfg.alerts.clone());
+    let stats = replay_alerts(&a.input, &mut pool, &mut engine, |_| Ok(()))?;
+    let mut report = pool.report(&stats);
+    report.alerts = engine.history.clone();
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     if a.json {
@@ -181,15 +216,74 @@ fn report(a: ReportArgs) -> anyhow::Result<u8> {
 }
 
 fn events(a: EventsArgs) -> anyhow::Result<u8> {
-    let mut pool = Pool::new(pool_config(&a.pool));
+    let mut pool = Pool::new(pool_config(&a.pool, &Config::default()));
     let names: Vec<String> = inputs(&a.input.files).iter().map(Input::name).collect();
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let verbose = a.input.verbose;
-    let stats = replay(&a.input, &mut pool, |ev, _| {
-        export::events::write_event(&mut out, ev, &names, verbose)?;
+    let stats = replay(&a.input, &mut pool, |ev, pool| {
+        pool.apply(ev);
+        if pool.counting {
+            export::events::write_event(&mut out, ev, &names, verbose)?;
+        }
         Ok(())
     })?;
     out.flush()?;
     Ok(status(&stats))
+}
+
+fn alerts(a: AlertsArgs) -> anyhow::Result<u8> {
+    let cfg = load_config(&a.config)?;
+    let mut pool = Pool::new(pool_config(&a.pool, &cfg));
+    let mut engine = Engine::new(cfg.alerts.clone());
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let mut counts: std::collections::BTreeMap<String, (u64, u64)> = crate::alert::RULES
+        .iter()
+        .map(|r| ((*r).to_owned(), (0, 0)))
+        .collect();
+    let stats = replay_alerts(&a.input, &mut pool, &mut engine, |n| {
+        let c = counts.entry(n.alert.rule.clone()).or_default();
+        match n.status {
+            crate::alert::Status::Firing if !n.repeat => c.0 += 1,
+            crate::alert::Status::Resolved => c.1 += 1,
+            _ => {}
+        }
+        if n.repeat && !a.repeats {
+            return Ok(());
+        }
+        if a.json {
+            serde_json::to_writer(&mut out, n)?;
+            writeln!(out)?;
+        } else {
+            writeln!(out, "{}", crate::alert::sinks::human_line(n, false))?;
+        }
+        Ok(())
+    })?;
+    if !a.json {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{:<20} {:>6} {:>9} {:>12}",
+            "rule", "fired", "resolved", "still firing"
+        )?;
+        for (rule, (f, r)) in &counts {
+            writeln!(out, "{rule:<20} {f:>6} {r:>9} {:>12}", f.saturating_sub(*r))?;
+        }
+    }
+    out.flush()?;
+    Ok(status(&stats))
+}
+
+fn config_cmd(a: ConfigCmd) -> anyhow::Result<u8> {
+    if a.print_default {
+        print!("{}", config::DEFAULT_TOML);
+        return Ok(EXIT_OK);
+    }
+    let cfg = load_config(&a.config)?;
+    let from = config::config_path(a.config.config.as_deref())
+        .map_or("built-in defaults".to_owned(), |p| p.display().to_string());
+    println!("# effective configuration ({from})");
+    print!("{}", toml::to_string_pretty(&cfg)?);
+    Ok(EXIT_OK)
 }

@@ -36,6 +36,18 @@ Files are merged by event time, so rotated siblings can be named in any order:
     docker logs ganymede 2>&1 | gwmon report
     logcli query --forward --output=jsonl '{app=\"ganymede\"}' | gwmon report --json")]
     Report(ReportArgs),
+    /// Follow live logs (tail -F) or stdin and raise alerts as they happen.
+    #[command(long_about = WATCH_LONG)]
+    Watch(WatchArgs),
+    /// Replay history through the alert rules: when each alert would have fired and resolved.
+    #[command(long_about = "\
+Replay history through the alert rules and print when each alert would have fired and resolved,
+with a count per rule, so thresholds can be tuned on last month's logs before they are deployed:
+    gwmon alerts --set alerts.failure_rate.threshold=0.3 /var/log/ganymede.log*
+Time is event time; lasting conditions are evaluated every alerts.eval_interval between events.")]
+    Alerts(AlertsArgs),
+    /// Print the default configuration, or check a configuration file.
+    Config(ConfigCmd),
     /// Print the recognized lifecycle events as JSON lines.
     #[command(long_about = "\
 Print the recognized lifecycle events as JSON lines, one object per event, in event time order:
@@ -50,6 +62,32 @@ the milliseconds from allocation to ready (startup_ms).")]
     #[command(hide = true)]
     Generate(GenerateArgs),
 }
+
+const WATCH_LONG: &str = "\
+Follow live logs and raise alerts as they happen.
+
+    tail -f ganymede.log | gwmon watch
+    gwmon watch /var/log/ganymede.log                 # tail -F: follows rotation and truncation
+    gwmon watch --from-start --alertmanager http://127.0.0.1:9093 '/var/log/gw/*.log'
+
+Files are followed like tail -F: renamed away and recreated (logrotate create), truncated in place
+(copytruncate), deleted and recreated, or created later; quoted globs pick up new files. By default
+reading starts at the end of each file; --from-start first rebuilds the pool from the existing
+content (alerts that are still firing at its end are then notified once).
+
+Alert lines go to stdout: TIME FIRING|REPEAT|RESOLVED SEVERITY RULE SUMMARY. SIGUSR1 (or
+--summary-every) prints the current pool line on stderr; SIGINT/SIGTERM end cleanly with a final
+summary.
+
+Rules (thresholds in the config file; see `gwmon config --print-default`):
+  pool_exhausted       a request refused with no_gateway_available (critical, at once;
+                       resolves when an allocation succeeds)
+  pool_low             at most 10% of the pool available for 10m (warning; clears at 20%)
+  failure_rate         over 20% of attempts failed in 15m, at least 10 attempts, for 5m
+                       (warning; clears at 10%; refusals excluded)
+  long_allocation      an allocation open longer than 24h (warning, per organization)
+  orphaned_allocation  a rollback failed: manual cleanup required (critical, per organization)
+  pool_imbalance       time-weighted utilization over 6h above 90% or below 10% (warning)";
 
 /// Where the lines come from and how they are read.
 #[derive(Args, Debug, Clone)]
@@ -94,13 +132,14 @@ pub struct InputArgs {
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Pool")]
 pub struct PoolArgs {
-    /// Number of gateways in the pool (default: the latest pool snapshot in the logs).
-    #[arg(long, value_name = "N")]
+    /// Number of gateways in the pool (default: pool.size in the config file, else the latest
+    /// pool snapshot in the logs).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub pool_size: Option<u64>,
 
-    /// Organizations tracked one by one; the rest are folded into `other`.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    pub max_orgs: usize,
+    /// Organizations tracked one by one; the rest are folded into `other` (default 10000).
+    #[arg(long, value_name = "N")]
+    pub max_orgs: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -109,6 +148,9 @@ pub struct ReportArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub pool: PoolArgs,
+
+    #[command(flatten)]
+    pub config: ConfigArgs,
 
     /// Print the report as JSON (schema gwmon.report/v1).
     #[arg(long, help_heading = "Output")]
@@ -125,6 +167,123 @@ pub struct EventsArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub pool: PoolArgs,
+    #[command(flatten)]
+    pub follow: FollowArgs,
+    /// Keep following the files (tail -F) and stream events as they are written.
+    #[arg(long = "follow", short = 'F')]
+    pub follow_mode: bool,
+}
+
+/// The configuration file and overrides.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Configuration")]
+pub struct ConfigArgs {
+    /// Configuration file (TOML). Default: $GWMON_CONFIG, then $XDG_CONFIG_HOME/gwmon/config.toml.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Override a configuration key, e.g. --set alerts.failure_rate.threshold=0.3 (repeatable).
+    #[arg(long = "set", short = 's', value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ConfigCmd {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// Print the commented default configuration.
+    #[arg(long)]
+    pub print_default: bool,
+}
+
+/// How files are followed.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Follow")]
+pub struct FollowArgs {
+    /// Read the existing content first, rebuilding the pool state (default: start at the end).
+    #[arg(long)]
+    pub from_start: bool,
+
+    /// Poll files at this interval instead of using native file events (network and container
+    /// filesystems).
+    #[arg(long, value_name = "INTERVAL", num_args = 0..=1, default_missing_value = "1s")]
+    pub poll: Option<String>,
+}
+
+/// Where alerts go.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Alert sinks")]
+pub struct SinkArgs {
+    /// Also write each alert transition as a JSON line to FILE (`-`: stdout instead of the
+    /// human lines).
+    #[arg(long, value_name = "FILE")]
+    pub alerts_json: Option<PathBuf>,
+
+    /// Run CMD for each alert transition, with the alert in GWMON_ALERT_* environment variables
+    /// and as JSON on stdin. CMD is split on white space and run without a shell.
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+
+    /// Longest run of one --exec command before it is killed.
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub exec_timeout: String,
+
+    /// Most --exec commands running at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub exec_max: usize,
+
+    /// Send alerts to Alertmanager (v2 API), e.g. http://127.0.0.1:9093.
+    #[arg(long, value_name = "URL")]
+    pub alertmanager: Option<String>,
+
+    /// How often firing alerts are re-sent to Alertmanager.
+    #[arg(long, value_name = "DURATION", default_value = "1m")]
+    pub alertmanager_interval: String,
+
+    /// Do not print the human alert lines.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// When to colour alert lines.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub pool: PoolArgs,
+    #[command(flatten)]
+    pub follow: FollowArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub sinks: SinkArgs,
+
+    /// Print the pool line on stderr at this interval (also on SIGUSR1).
+    #[arg(long, value_name = "DURATION", help_heading = "Output")]
+    pub summary_every: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AlertsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub pool: PoolArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// Print each transition as a JSON line.
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+
+    /// Also list repeat notifications of long-firing alerts.
+    #[arg(long, help_heading = "Output")]
+    pub repeats: bool,
 }
 
 #[derive(Args, Debug)]

@@ -140,6 +140,7 @@ impl Severity {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[derive(Default)]
 pub struct Config {
     pub pool: PoolSection,
     pub alerts: Alerts,
@@ -353,14 +354,6 @@ impl Default for PoolImbalance {
     }
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            pool: PoolSection::default(),
-            alerts: Alerts::default(),
-        }
-    }
-}
 
 /// The commented default configuration (`gwmon config --print-default`).
 pub const DEFAULT_TOML: &str = r#"# gwmon configuration. Every key can also be set with --set KEY=VALUE,

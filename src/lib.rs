@@ -22,3 +22,4 @@ pub mod scan;
 pub mod simulate;
 pub mod source;
 pub mod term;
+pub mod watch;

@@ -221,15 +221,14 @@ impl Pool {
     /// to `t` (the state holds until the next event).
     pub fn util_area_at(&self, t: Millis) -> (f64, i64) {
         let (mut area, mut known) = (self.util_area, self.known_ms);
-        if let (Some(now), Some(total)) = (self.now, self.total()) {
-            if t > now && self.counting {
+        if let (Some(now), Some(total)) = (self.now, self.total())
+            && t > now && self.counting {
                 let dt = t - now;
                 known += dt;
                 if total > 0 {
                     area += self.allocated() as f64 / total as f64 * dt as f64;
                 }
             }
-        }
         (area, known)
     }
 

@@ -4,6 +4,8 @@
 //! A [`Framer`] hands out chunks of about [`Framer::target`] bytes that end on a newline. A line
 //! longer than the limit is counted and skipped while it streams past: it is never held whole.
 
+pub mod follow;
+
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
