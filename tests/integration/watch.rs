@@ -1,0 +1,244 @@
+//! gwmon watch end to end: a pool-exhaustion burst appended to a watched file gives a FIRING
+//! line, a successful allocation the RESOLVED line; alerts reach a real Alertmanager.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+use std::sync::mpsc;
+
+use crate::common::*;
+
+fn append(path: &std::path::Path, text: &str) {
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+fn refusal_burst() -> String {
+    let mut s = String::new();
+    s += &line(
+        &now_iso(),
+        "INFO",
+        "GATEWAY_ALLOC",
+        &format!("Starting gateway for org {ORG_A}"),
+    );
+    s += &line(
+        &now_iso(),
+        "INFO",
+        "GATEWAY_ALLOC",
+        &format!("Allocated gw-pool-1 (port 7101, upstream 172.17.0.1:7101) to org {ORG_A}"),
+    );
+    for i in 0..3 {
+        let org = format!("00000000-0000-4000-8000-00000000000{i}");
+        s += &line(
+            &now_iso(),
+            "INFO",
+            "GATEWAY_ALLOC",
+            &format!("Starting gateway for org {org}"),
+        );
+        s += &line(
+            &now_iso(),
+            "ERROR",
+            "GATEWAY_ALLOC",
+            &format!("Failed to start gateway for org {org}: \"no_gateway_available\""),
+        );
+    }
+    s
+}
+
+fn recovery() -> String {
+    let mut s = String::new();
+    s += &line(
+        &now_iso(),
+        "INFO",
+        "GATEWAY_DEALLOC",
+        &format!("Stopping gateway 00000000-0000-4000-8000-000000000001 for org {ORG_A}"),
+    );
+    s += &line(
+        &now_iso(),
+        "INFO",
+        "GATEWAY_ALLOC",
+        &format!("Starting gateway for org {ORG_B}"),
+    );
+    s += &line(
+        &now_iso(),
+        "INFO",
+        "GATEWAY_ALLOC",
+        &format!("Allocated gw-pool-1 (port 7101, upstream 172.17.0.1:7101) to org {ORG_B}"),
+    );
+    s
+}
+
+/// Lines of a child's stdout, as they come.
+fn lines_of(child: &mut std::process::Child) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for l in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+#[track_caller]
+fn expect_line(rx: &mpsc::Receiver<String>, want: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) if l.contains(want) => return l,
+            Ok(_) => {}
+            Err(_) => panic!("no line containing {want:?} within 15 s"),
+        }
+    }
+}
+
+#[test]
+fn firing_then_resolved_lines_for_a_watched_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("ganymede.log");
+    std::fs::write(&log, "").unwrap();
+    let mut child = Proc(
+        gwmon()
+            .args([
+                "watch",
+                "--from-start",
+                "--pool-size",
+                "1",
+                "--color",
+                "never",
+            ])
+            .arg(&log)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let rx = lines_of(&mut child.0);
+    append(&log, &refusal_burst());
+    let firing = expect_line(&rx, "FIRING");
+    assert!(
+        firing.contains("pool_exhausted") && firing.contains("critical"),
+        "{firing}"
+    );
+    assert!(firing.contains("0/1 available"), "{firing}");
+    append(&log, &recovery());
+    let resolved = expect_line(&rx, "RESOLVED");
+    assert!(resolved.contains("pool_exhausted"), "{resolved}");
+    // One notification per transition: no second FIRING for the later refusals.
+    unsafe_terminate(&child.0);
+    let status = child.0.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert!(!rest.iter().any(|l| l.contains("FIRING")), "{rest:?}");
+}
+
+#[test]
+fn stdin_is_followed_until_it_closes() {
+    let mut child = gwmon()
+        .args(["watch", "--pool-size", "1", "--alerts-json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let rx = lines_of(&mut child);
+    stdin.write_all(refusal_burst().as_bytes()).unwrap();
+    let firing = expect_line(&rx, "\"status\":\"firing\"");
+    let v: serde_json::Value = serde_json::from_str(&firing).unwrap();
+    assert_eq!(v["rule"], "pool_exhausted");
+    assert_eq!(v["severity"], "critical");
+    stdin.write_all(recovery().as_bytes()).unwrap();
+    expect_line(&rx, "\"status\":\"resolved\"");
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pool 1/1 allocated"));
+}
+
+/// SIGTERM: end cleanly.
+fn unsafe_terminate(child: &std::process::Child) {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+}
+
+#[test]
+fn alerts_reach_a_real_alertmanager() {
+    let Some(am) = tool(&["prometheus-alertmanager", "alertmanager"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("am.yml");
+    std::fs::write(
+        &cfg,
+        "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let _am = Proc(
+        std::process::Command::new(am)
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={addr}"))
+            .arg("--cluster.listen-address=")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(30, "alertmanager ready", || {
+        http_get(&addr, "/-/ready").filter(|(c, _)| *c == 200)
+    });
+    let log = dir.path().join("ganymede.log");
+    std::fs::write(&log, "").unwrap();
+    let mut child = Proc(
+        gwmon()
+            .args(["watch", "--from-start", "--pool-size", "1", "-q"])
+            .args(["--alertmanager", &format!("http://{addr}")])
+            .args(["--set", "alerts.labels.cluster=\"test\""])
+            .arg(&log)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    append(&log, &refusal_burst());
+    let active = |addr: &str| -> Option<Vec<serde_json::Value>> {
+        let (code, body) = http_get(addr, "/api/v2/alerts")?;
+        if code != 200 {
+            return None;
+        }
+        serde_json::from_str::<Vec<serde_json::Value>>(&body).ok()
+    };
+    let alert = wait_for(20, "the alert in Alertmanager", || {
+        active(&addr)?
+            .into_iter()
+            .find(|a| a["labels"]["alertname"] == "pool_exhausted")
+    });
+    assert_eq!(alert["labels"]["severity"], "critical");
+    assert_eq!(alert["labels"]["cluster"], "test");
+    assert_eq!(alert["status"]["state"], "active");
+    assert!(
+        alert["annotations"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("refused")
+    );
+    append(&log, &recovery());
+    wait_for(20, "the alert resolved in Alertmanager", || {
+        let list = active(&addr)?;
+        (!list
+            .iter()
+            .any(|a| a["labels"]["alertname"] == "pool_exhausted"))
+        .then_some(())
+    });
+    unsafe_terminate(&child.0);
+    assert!(child.0.wait().unwrap().success());
+}
