@@ -206,6 +206,21 @@ fn report(a: ReportArgs) -> anyhow::Result<u8> {
     if a.json {
         serde_json::to_writer_pretty(&mut out, &report)?;
         writeln!(out)?;
+    } else if a.prometheus {
+        let now = pool.now.unwrap_or(0);
+        out.write_all(
+            export::prometheus::render(
+                &pool,
+                Some(&engine),
+                &stats,
+                now,
+                export::prometheus::Format::Text,
+                &export::prometheus::Options {
+                    per_org: a.org_metrics,
+                },
+            )
+            .as_bytes(),
+        )?;
     } else {
         let color =
             crate::term::use_color(a.color, std::io::IsTerminal::is_terminal(&io::stdout()));

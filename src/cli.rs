@@ -153,8 +153,16 @@ pub struct ReportArgs {
     pub config: ConfigArgs,
 
     /// Print the report as JSON (schema gwmon.report/v1).
-    #[arg(long, help_heading = "Output")]
+    #[arg(long, help_heading = "Output", conflicts_with = "prometheus")]
     pub json: bool,
+
+    /// Print the Prometheus exposition (text format 0.0.4) of the end state once.
+    #[arg(long, help_heading = "Output")]
+    pub prometheus: bool,
+
+    /// Add per-organization series to the Prometheus exposition (bounded by --max-orgs).
+    #[arg(long, help_heading = "Output")]
+    pub org_metrics: bool,
 
     /// When to colour the text report.
     #[arg(long, value_enum, default_value = "auto", help_heading = "Output")]
@@ -266,6 +274,31 @@ pub struct WatchArgs {
     /// Print the pool line on stderr at this interval (also on SIGUSR1).
     #[arg(long, value_name = "DURATION", help_heading = "Output")]
     pub summary_every: Option<String>,
+
+    #[command(flatten)]
+    pub export: ExportArgs,
+}
+
+/// Metrics for Prometheus.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Prometheus")]
+pub struct ExportArgs {
+    /// Serve /metrics (and /healthz) on ADDR; without a value 127.0.0.1:9464.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:9464")]
+    pub listen: Option<String>,
+
+    /// Write the metrics to this node_exporter textfile (atomically), e.g.
+    /// /var/lib/prometheus/node-exporter/gwmon.prom.
+    #[arg(long, value_name = "PATH")]
+    pub textfile: Option<PathBuf>,
+
+    /// How often the textfile is rewritten when something changed.
+    #[arg(long, value_name = "DURATION", default_value = "15s")]
+    pub textfile_interval: String,
+
+    /// Add per-organization series (bounded by --max-orgs).
+    #[arg(long)]
+    pub org_metrics: bool,
 }
 
 #[derive(Args, Debug)]

@@ -2,4 +2,5 @@
 
 pub mod docs;
 pub mod events;
+pub mod prometheus;
 pub mod text;

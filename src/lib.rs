@@ -19,6 +19,7 @@ pub mod pool;
 pub mod recognize;
 pub mod report;
 pub mod scan;
+pub mod serve;
 pub mod simulate;
 pub mod source;
 pub mod term;

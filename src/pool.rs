@@ -14,6 +14,12 @@ use crate::pipeline::ReadStats;
 use crate::report::{self, Report};
 
 const HOUR: Millis = 3_600_000;
+
+/// Upper bounds (seconds) of the exported allocation-duration histogram: minutes to days.
+pub const DURATION_BUCKETS_S: [f64; 14] = [
+    30.0, 60.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 43200.0, 86400.0, 172800.0,
+    345600.0, 604800.0,
+];
 const DAY: Millis = 24 * HOUR;
 
 /// Settings that change what the model reports.
@@ -173,6 +179,9 @@ pub struct Pool {
     pub orgs: HashMap<String, OrgStats>,
     pub other: OrgStats,
     pub other_orgs: bool,
+    /// Completed allocations per duration bucket ([`DURATION_BUCKETS_S`], then +Inf), for the
+    /// exported histogram (exact counts, not derived from the HDR histogram).
+    pub duration_buckets: Vec<u64>,
     /// The ten longest completed allocations: (held ms, org, gateway, start).
     pub longest: Vec<(i64, String, String, Millis)>,
 }
@@ -222,13 +231,15 @@ impl Pool {
     pub fn util_area_at(&self, t: Millis) -> (f64, i64) {
         let (mut area, mut known) = (self.util_area, self.known_ms);
         if let (Some(now), Some(total)) = (self.now, self.total())
-            && t > now && self.counting {
-                let dt = t - now;
-                known += dt;
-                if total > 0 {
-                    area += self.allocated() as f64 / total as f64 * dt as f64;
-                }
+            && t > now
+            && self.counting
+        {
+            let dt = t - now;
+            known += dt;
+            if total > 0 {
+                area += self.allocated() as f64 / total as f64 * dt as f64;
             }
+        }
         (area, known)
     }
 
@@ -295,6 +306,11 @@ impl Pool {
         let ms = (t - o.start).max(0);
         if self.counting {
             self.durations.record(ms);
+            let b = DURATION_BUCKETS_S.partition_point(|le| (*le * 1000.0) < ms as f64);
+            if self.duration_buckets.len() != DURATION_BUCKETS_S.len() + 1 {
+                self.duration_buckets = vec![0; DURATION_BUCKETS_S.len() + 1];
+            }
+            self.duration_buckets[b] += 1;
             self.org_stats(org).held_ms += ms;
             if self.longest.len() < 10 || self.longest.last().is_some_and(|l| ms > l.0) {
                 self.longest.push((ms, org.to_owned(), o.gateway, o.start));

@@ -15,7 +15,7 @@ use anyhow::Context;
 use crate::alert::sinks::Sinks;
 use crate::alert::{Engine, Notification, Replay, Status, alertmanager, exec};
 use crate::app::{load_config, parse_duration_ms, pool_config};
-use crate::cli::{EventsArgs, FollowArgs, InputArgs, SinkArgs, WatchArgs};
+use crate::cli::{EventsArgs, ExportArgs, FollowArgs, InputArgs, SinkArgs, WatchArgs};
 use crate::config::Config;
 use crate::event::{Event, Millis, fmt_time};
 use crate::pipeline::{Diag, InputState, ReadOptions, ReadStats};
@@ -296,6 +296,91 @@ fn note_line(n: &FollowNote) -> (bool, String) {
     }
 }
 
+/// Publishes the metrics: the /metrics endpoint and the node_exporter textfile.
+struct Exporter {
+    shared: Option<crate::serve::Shared>,
+    textfile: Option<std::path::PathBuf>,
+    textfile_every: Duration,
+    last_textfile: Option<Instant>,
+    last_publish: Option<Instant>,
+    dirty: bool,
+    per_org: bool,
+}
+
+impl Exporter {
+    fn new(a: &ExportArgs) -> anyhow::Result<Option<Exporter>> {
+        if a.listen.is_none() && a.textfile.is_none() {
+            return Ok(None);
+        }
+        let shared = match &a.listen {
+            Some(addr) => {
+                let shared: crate::serve::Shared = Default::default();
+                let bound = crate::serve::serve(addr, std::sync::Arc::clone(&shared))?;
+                eprintln!("gwmon: serving http://{bound}/metrics");
+                Some(shared)
+            }
+            None => None,
+        };
+        Ok(Some(Exporter {
+            shared,
+            textfile: a.textfile.clone(),
+            textfile_every: duration_arg("--textfile-interval", &a.textfile_interval)?,
+            last_textfile: None,
+            last_publish: None,
+            dirty: true,
+            per_org: a.org_metrics,
+        }))
+    }
+
+    /// Render and publish when something changed (at most every 250 ms, and at least every
+    /// second for the age gauges); rewrite the textfile at its interval. `force` at the end.
+    fn publish(&mut self, s: &Session, force: bool) -> anyhow::Result<()> {
+        use crate::export::prometheus::{Format, Options, render};
+        let now = s.pool.now.unwrap_or(0).max(wall_now());
+        let since = self.last_publish.map(|t| t.elapsed());
+        let due = force
+            || since.is_none_or(|d| d >= Duration::from_secs(1))
+            || (self.dirty && since.is_some_and(|d| d >= Duration::from_millis(250)));
+        if !due {
+            return Ok(());
+        }
+        let opts = Options {
+            per_org: self.per_org,
+        };
+        let text = render(&s.pool, Some(&s.engine), &s.stats, now, Format::Text, &opts);
+        if let Some(shared) = &self.shared {
+            let om = render(
+                &s.pool,
+                Some(&s.engine),
+                &s.stats,
+                now,
+                Format::OpenMetrics,
+                &opts,
+            );
+            let p = std::sync::Arc::new(crate::serve::Published {
+                text: text.clone(),
+                openmetrics: om,
+            });
+            if let Ok(mut g) = shared.write() {
+                *g = p;
+            }
+        }
+        if let Some(path) = &self.textfile {
+            let tdue = force
+                || self
+                    .last_textfile
+                    .is_none_or(|t| t.elapsed() >= self.textfile_every);
+            if tdue {
+                crate::serve::write_atomic(path, text.as_bytes())?;
+                self.last_textfile = Some(Instant::now());
+            }
+        }
+        self.last_publish = Some(Instant::now());
+        self.dirty = false;
+        Ok(())
+    }
+}
+
 /// The shared loop. Returns the exit code.
 fn run_live(
     input: &InputArgs,
@@ -303,6 +388,7 @@ fn run_live(
     mut session: Session,
     mut sinks: Sinks,
     summary_every: Option<Duration>,
+    mut exporter: Option<Exporter>,
     on_event: &mut dyn FnMut(&Event, &[String]) -> io::Result<()>,
 ) -> anyhow::Result<u8> {
     let signals = Signals::install()?;
@@ -340,6 +426,9 @@ fn run_live(
         };
         let idle = chunks.is_empty();
         session.ingest(chunks, &mut notes, on_event)?;
+        if let Some(e) = &mut exporter {
+            e.dirty |= !idle;
+        }
         for n in &fnotes {
             let (error, line) = note_line(n);
             if error {
@@ -368,6 +457,14 @@ fn run_live(
         for n in notes.drain(..) {
             sinks.send(&n)?;
         }
+        if let Some(e) = &mut exporter {
+            if let Err(err) = e.publish(&session, false) {
+                eprintln!("gwmon: {err:#}");
+            }
+        }
+    }
+    if let Some(e) = &mut exporter {
+        e.publish(&session, true)?;
     }
     let now = session.pool.now.unwrap_or(0).max(wall_now());
     eprintln!(
@@ -404,9 +501,16 @@ pub fn watch(a: WatchArgs) -> anyhow::Result<u8> {
         .map(|v| duration_arg("--summary-every", v))
         .transpose()?;
     let session = Session::new(&a.input, pool, engine, Vec::new());
-    run_live(&a.input, &a.follow, session, sinks, summary, &mut |_, _| {
-        Ok(())
-    })
+    let exporter = Exporter::new(&a.export)?;
+    run_live(
+        &a.input,
+        &a.follow,
+        session,
+        sinks,
+        summary,
+        exporter,
+        &mut |_, _| Ok(()),
+    )
 }
 
 pub fn events_follow(a: EventsArgs) -> anyhow::Result<u8> {
@@ -422,6 +526,7 @@ pub fn events_follow(a: EventsArgs) -> anyhow::Result<u8> {
         &a.follow,
         session,
         Sinks::default(),
+        None,
         None,
         &mut |ev, names| {
             crate::export::events::write_event(&mut out, ev, names, verbose)?;

@@ -1,0 +1,411 @@
+//! Prometheus exposition of the pool (DESIGN.md §8): text format 0.0.4, or OpenMetrics 1.0 when
+//! the scraper asks for it. Counters, gauges and a histogram with buckets (never precomputed
+//! quantiles), so several gwmon instances sum correctly; every counter with a known label set
+//! is exported from the start, at 0. Label values from logs are escaped.
+
+use std::fmt::Write as _;
+
+use crate::alert::{Engine, RULES};
+use crate::event::{Millis, Reason};
+use crate::pipeline::ReadStats;
+use crate::pool::{DURATION_BUCKETS_S, Pool};
+
+/// Exposition format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    OpenMetrics,
+}
+
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Escape a label value: backslash, double quote and newline.
+pub fn escape_label(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn fmt_f64(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+struct Out {
+    s: String,
+    fmt: Format,
+}
+
+impl Out {
+    /// A metric family header. Counters are named `…_total`; OpenMetrics names the family
+    /// without the suffix.
+    fn family(&mut self, name: &str, kind: &str, help: &str, unit: Option<&str>) {
+        let fam = if self.fmt == Format::OpenMetrics && kind == "counter" {
+            name.strip_suffix("_total").unwrap_or(name)
+        } else {
+            name
+        };
+        let _ = writeln!(self.s, "# HELP {fam} {help}");
+        let _ = writeln!(self.s, "# TYPE {fam} {kind}");
+        if let (Format::OpenMetrics, Some(u)) = (self.fmt, unit) {
+            let _ = writeln!(self.s, "# UNIT {fam} {u}");
+        }
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], v: f64) {
+        self.s.push_str(name);
+        if !labels.is_empty() {
+            self.s.push('{');
+            for (i, (k, val)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.s.push(',');
+                }
+                let _ = write!(self.s, "{k}=\"{}\"", escape_label(val));
+            }
+            self.s.push('}');
+        }
+        let _ = writeln!(self.s, " {}", fmt_f64(v));
+    }
+
+    fn counter(&mut self, name: &str, help: &str, v: u64) {
+        self.family(name, "counter", help, None);
+        self.sample(name, &[], v as f64);
+    }
+
+    fn gauge(&mut self, name: &str, help: &str, unit: Option<&str>, v: Option<f64>) {
+        if let Some(v) = v {
+            self.family(name, "gauge", help, unit);
+            self.sample(name, &[], v);
+        }
+    }
+}
+
+/// What to export besides the pool.
+pub struct Options {
+    /// Per-organization series (bounded by `--max-orgs`).
+    pub per_org: bool,
+}
+
+/// Render the exposition of `pool` (and `engine`'s alert states) at clock `now`.
+pub fn render(
+    pool: &Pool,
+    engine: Option<&Engine>,
+    read: &ReadStats,
+    now: Millis,
+    fmt: Format,
+    opts: &Options,
+) -> String {
+    let mut o = Out {
+        s: String::with_capacity(8192),
+        fmt,
+    };
+    let c = &pool.c;
+    o.counter(
+        "gwmon_gateway_allocation_attempts_total",
+        "Gateway allocation attempts (Starting gateway for org).",
+        c.attempts,
+    );
+    o.counter(
+        "gwmon_gateway_allocations_total",
+        "Gateways allocated to an organization.",
+        c.allocated,
+    );
+    o.family(
+        "gwmon_gateway_allocation_failures_total",
+        "counter",
+        "Failed allocation attempts, by reason class.",
+        None,
+    );
+    for r in Reason::ALL {
+        o.sample(
+            "gwmon_gateway_allocation_failures_total",
+            &[("reason", r.as_str())],
+            c.by_reason[r as usize] as f64,
+        );
+    }
+    o.counter(
+        "gwmon_gateway_reuses_total",
+        "Allocation requests answered with the gateway the organization already held.",
+        c.reused,
+    );
+    o.counter(
+        "gwmon_gateway_deallocations_total",
+        "Gateways deallocated (Stopping gateway for org).",
+        c.deallocated,
+    );
+    o.counter(
+        "gwmon_gateway_deallocation_failures_total",
+        "Failed deallocations (Failed to stop gateway).",
+        c.dealloc_failed,
+    );
+    o.counter(
+        "gwmon_gateway_rollbacks_total",
+        "Allocations rolled back after a failure (gateway returned to pool).",
+        c.rollbacks,
+    );
+    o.counter(
+        "gwmon_gateway_orphaned_total",
+        "Orphaned allocations (cleanup failed, manual intervention required).",
+        c.orphaned,
+    );
+    o.counter(
+        "gwmon_pool_exhaustion_episodes_total",
+        "Runs of no_gateway_available refusals not separated by a successful allocation.",
+        c.exhaustion_episodes,
+    );
+    o.counter("gwmon_lines_read_total", "Log lines read.", read.lines);
+    o.counter(
+        "gwmon_lines_skipped_total",
+        "Lines that could hold a lifecycle record but could not be used.",
+        read.skipped,
+    );
+    o.counter(
+        "gwmon_events_total",
+        "Gateway lifecycle events recognized.",
+        c.matched,
+    );
+
+    let total = pool.total();
+    o.gauge(
+        "gwmon_pool_gateways",
+        "Gateways in the pool (from --pool-size or the latest pool snapshot).",
+        None,
+        total.map(|t| t as f64),
+    );
+    o.gauge(
+        "gwmon_pool_allocated_gateways",
+        "Gateways allocated to organizations now (orphaned ones excluded).",
+        None,
+        Some(pool.allocated() as f64),
+    );
+    o.gauge(
+        "gwmon_pool_available_gateways",
+        "Gateways the allocator can hand out now: total - allocated - orphaned.",
+        None,
+        pool.available().map(|a| a as f64),
+    );
+    o.gauge(
+        "gwmon_pool_orphaned_gateways",
+        "Gateways held by orphaned allocations now.",
+        None,
+        Some(pool.orphaned_open as f64),
+    );
+    o.gauge(
+        "gwmon_pool_recycling_gateways",
+        "Gateways between their idle shutdown and their next ready signal (gateway-side logs).",
+        None,
+        Some(pool.recycling.len() as f64),
+    );
+    o.gauge(
+        "gwmon_pool_utilization_ratio",
+        "Allocated gateways / pool size.",
+        Some("ratio"),
+        pool.utilization(),
+    );
+    o.gauge(
+        "gwmon_gateway_open_allocations",
+        "Allocations not ended (orphaned included).",
+        None,
+        Some(pool.open.len() as f64),
+    );
+    let oldest = pool.open.values().map(|o| o.start).min();
+    o.gauge(
+        "gwmon_gateway_oldest_open_allocation_age_seconds",
+        "Age of the oldest open allocation.",
+        Some("seconds"),
+        Some(oldest.map_or(0.0, |s| (now - s).max(0) as f64 / 1000.0)),
+    );
+    o.gauge(
+        "gwmon_last_event_timestamp_seconds",
+        "Time of the last lifecycle event read.",
+        Some("seconds"),
+        pool.now.map(|t| t as f64 / 1000.0),
+    );
+
+    o.family(
+        "gwmon_gateway_allocation_duration_seconds",
+        "histogram",
+        "How long completed allocations were held.",
+        Some("seconds"),
+    );
+    let mut cum = 0;
+    for (i, le) in DURATION_BUCKETS_S.iter().enumerate() {
+        cum += pool.duration_buckets.get(i).copied().unwrap_or(0);
+        o.sample(
+            "gwmon_gateway_allocation_duration_seconds_bucket",
+            &[("le", &fmt_f64(*le))],
+            cum as f64,
+        );
+    }
+    let count = pool.durations.count();
+    o.sample(
+        "gwmon_gateway_allocation_duration_seconds_bucket",
+        &[("le", "+Inf")],
+        count as f64,
+    );
+    o.sample(
+        "gwmon_gateway_allocation_duration_seconds_sum",
+        &[],
+        pool.durations.sum_ms as f64 / 1000.0,
+    );
+    o.sample(
+        "gwmon_gateway_allocation_duration_seconds_count",
+        &[],
+        count as f64,
+    );
+
+    if let Some(engine) = engine {
+        o.family(
+            "gwmon_alert_state",
+            "gauge",
+            "State of each alert rule: 0 inactive, 1 pending, 2 firing.",
+            None,
+        );
+        for rule in RULES {
+            o.sample(
+                "gwmon_alert_state",
+                &[("rule", rule)],
+                f64::from(engine.rule_state(rule)),
+            );
+        }
+    }
+
+    if opts.per_org {
+        let mut orgs: Vec<(&String, &crate::pool::OrgStats)> = pool.orgs.iter().collect();
+        orgs.sort_by(|a, b| a.0.cmp(b.0));
+        o.family(
+            "gwmon_org_allocations_total",
+            "counter",
+            "Gateways allocated, per organization (beyond --max-orgs: org=\"other\").",
+            None,
+        );
+        for (org, s) in &orgs {
+            o.sample(
+                "gwmon_org_allocations_total",
+                &[("org", org)],
+                s.allocated as f64,
+            );
+        }
+        if pool.other_orgs {
+            o.sample(
+                "gwmon_org_allocations_total",
+                &[("org", "other")],
+                pool.other.allocated as f64,
+            );
+        }
+        o.family(
+            "gwmon_org_allocation_failures_total",
+            "counter",
+            "Failed allocation attempts, per organization.",
+            None,
+        );
+        for (org, s) in &orgs {
+            o.sample(
+                "gwmon_org_allocation_failures_total",
+                &[("org", org)],
+                s.failed as f64,
+            );
+        }
+        if pool.other_orgs {
+            o.sample(
+                "gwmon_org_allocation_failures_total",
+                &[("org", "other")],
+                pool.other.failed as f64,
+            );
+        }
+        o.family(
+            "gwmon_org_held_seconds_total",
+            "counter",
+            "Seconds gateways were held by completed allocations, per organization.",
+            Some("seconds"),
+        );
+        for (org, s) in &orgs {
+            o.sample(
+                "gwmon_org_held_seconds_total",
+                &[("org", org)],
+                s.held_ms as f64 / 1000.0,
+            );
+        }
+        if pool.other_orgs {
+            o.sample(
+                "gwmon_org_held_seconds_total",
+                &[("org", "other")],
+                pool.other.held_ms as f64 / 1000.0,
+            );
+        }
+    }
+    if fmt == Format::OpenMetrics {
+        o.s.push_str("# EOF\n");
+    }
+    o.s
+}
+
+/// Pick the format from an HTTP Accept header.
+pub fn negotiate(accept: Option<&str>) -> Format {
+    match accept {
+        Some(a) if a.contains("application/openmetrics-text") => Format::OpenMetrics,
+        _ => Format::Text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_label_values() {
+        assert_eq!(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    #[test]
+    fn empty_pool_exports_zero_counters() {
+        let pool = Pool::new(Default::default());
+        let text = render(
+            &pool,
+            None,
+            &ReadStats::default(),
+            0,
+            Format::Text,
+            &Options { per_org: false },
+        );
+        assert!(text.contains(
+            "gwmon_gateway_allocation_failures_total{reason=\"no_gateway_available\"} 0\n"
+        ));
+        assert!(text.contains("# TYPE gwmon_gateway_allocations_total counter\n"));
+        assert!(
+            !text.contains("gwmon_pool_gateways "),
+            "unknown total is not exported as 0"
+        );
+        assert!(text.contains("gwmon_gateway_allocation_duration_seconds_bucket{le=\"+Inf\"} 0\n"));
+        let om = render(
+            &pool,
+            None,
+            &ReadStats::default(),
+            0,
+            Format::OpenMetrics,
+            &Options { per_org: false },
+        );
+        assert!(om.contains("# TYPE gwmon_gateway_allocations counter\n"));
+        assert!(om.ends_with("# EOF\n"));
+    }
+}
