@@ -155,7 +155,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Report(a) => report(a),
         Command::Events(a) if a.follow_mode => crate::watch::events_follow(a),
         Command::Events(a) => events(a),
-        Command::Watch(a) => crate::watch::watch(a),
+        Command::Watch(a) => crate::watch::watch(*a),
         Command::Alerts(a) => alerts(a),
         Command::Config(a) => config_cmd(a),
         Command::Simulate(a) => crate::simulate::run(&a).map(|()| EXIT_OK),

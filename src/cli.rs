@@ -38,7 +38,7 @@ Files are merged by event time, so rotated siblings can be named in any order:
     Report(ReportArgs),
     /// Follow live logs (tail -F) or stdin and raise alerts as they happen.
     #[command(long_about = WATCH_LONG)]
-    Watch(WatchArgs),
+    Watch(Box<WatchArgs>),
     /// Replay history through the alert rules: when each alert would have fired and resolved.
     #[command(long_about = "\
 Replay history through the alert rules and print when each alert would have fired and resolved,

@@ -457,10 +457,8 @@ fn run_live(
         for n in notes.drain(..) {
             sinks.send(&n)?;
         }
-        if let Some(e) = &mut exporter {
-            if let Err(err) = e.publish(&session, false) {
-                eprintln!("gwmon: {err:#}");
-            }
+        if let Some(Err(err)) = exporter.as_mut().map(|e| e.publish(&session, false)) {
+            eprintln!("gwmon: {err:#}");
         }
     }
     if let Some(e) = &mut exporter {
