@@ -11,6 +11,11 @@
 //! - **copytruncate**: the file is shorter than the read offset: reading restarts at offset 0.
 //! - **delete + recreate**, **absent at start**: the new file is read from its start.
 //!
+//! Glob patterns (`*`, `?` in the last component) pick up matching files as they appear, read
+//! from their start — except a file that is already followed under another name (renamed by its
+//! writer to a name the glob matches too): it goes on where it was. Files a path moved away from
+//! stay open ([`MAX_RETIRED`] at most, until deleted) to recognize them so.
+//!
 //! A line is delivered once its newline has arrived; a partial last line is held. A line longer
 //! than [`FollowOptions::max_line`] is counted (its number) and skipped as it streams past, never
 //! held whole.
@@ -20,6 +25,12 @@
 //! missed; with [`FollowOptions::poll`], every path is checked at that interval (network and
 //! container filesystems, where inotify sees nothing). Both block between checks: idle costs
 //! no CPU.
+//!
+//! Inherent limits, as with `tail -F`: a file rotated away twice before it was looked at loses
+//! the middle generation; with copytruncate, lines written between the copy and the truncation,
+//! or not read yet when the file is truncated, are only in the copy, and a truncation is seen
+//! only while the file is shorter than what was read (the writer must open it with `O_APPEND`);
+//! after the switch to a new file, writes to the old one are not read any more.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
@@ -43,7 +54,7 @@ const CHUNK_TARGET: usize = 1 << 20;
 const PASS_BUDGET: usize = 8 << 20;
 /// Renamed-away files kept open after their path moved on, so that a glob that later matches
 /// them under their new name continues where reading stopped instead of starting over.
-const MAX_RETIRED: usize = 64;
+pub const MAX_RETIRED: usize = 64;
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 #[derive(Clone, Debug)]
@@ -124,6 +135,7 @@ pub struct Follower {
     rescan: bool,
     /// A pass stopped at its budget: the next one runs at once.
     more: bool,
+    round: usize,
     /// Some entry still reads a file its path no longer names (wait on any event in the dir).
     detached: bool,
     buf: Vec<u8>,
@@ -485,6 +497,7 @@ impl Follower {
             check: true,
             rescan: false,
             more: false,
+            round: 0,
             detached: false,
             buf: vec![0; 256 * 1024],
             chunks: Vec::new(),
@@ -632,9 +645,12 @@ impl Follower {
             }
         }
         if full || check {
+            // Start with another entry each pass: one busy file cannot hold the others back.
             let mut budget = PASS_BUDGET;
-            for i in 0..self.entries.len() {
-                self.check_entry(i, &mut budget);
+            let n = self.entries.len();
+            self.round = self.round.wrapping_add(1);
+            for k in 0..n {
+                self.check_entry((self.round + k) % n, &mut budget);
             }
             // A glob's entry whose file is gone is dropped (a new match makes a new one).
             self.entries
@@ -858,7 +874,7 @@ impl Follower {
     }
 
     fn check_entry_with(&mut self, i: usize, budget: &mut usize, buf: &mut [u8]) {
-        let at_eof = self.read_cur(i, budget, buf);
+        self.read_cur(i, budget, buf);
         let e = &mut self.entries[i];
         match fs::metadata(&e.path) {
             Err(err) if err.kind() == io::ErrorKind::NotFound => {
@@ -868,15 +884,10 @@ impl Follower {
                 }
                 let e = &mut self.entries[i];
                 e.dup_of = None;
-                if let Some(g) = &mut e.cur
-                    && at_eof
-                    && g.nlink() == 0
-                {
-                    // Deleted: nobody can add to it any more.
-                    let mut emit = Emit::new(&mut self.chunks, e.input, &e.path);
-                    g.lines.flush(&mut emit);
-                    drop(emit);
-                    e.cur = None;
+                // Deleted: nobody can add to it any more (what was written before is read
+                // after seeing so).
+                if e.cur.as_ref().is_some_and(|g| g.nlink() == 0) && self.read_cur(i, budget, buf) {
+                    self.finish_cur(i);
                 }
             }
             Err(err) => self.error(i, format!("{err}")),
@@ -895,24 +906,35 @@ impl Follower {
                     Some(g) => {
                         // The path names another file. Go on reading the old one until the
                         // writer has moved on (the new file has data) or the old one is deleted.
-                        if !(at_eof && (m.len() > 0 || g.nlink() == 0)) {
+                        if !(m.len() > 0 || g.nlink() == 0) {
                             return;
                         }
-                        let mut emit = Emit::new(&mut self.chunks, e.input, &e.path);
-                        g.lines.flush(&mut emit);
-                        drop(emit);
-                        let g = e.cur.take().expect("current file");
-                        if g.nlink() > 0 {
-                            self.retired.push(g);
-                            if self.retired.len() > MAX_RETIRED {
-                                self.retired.remove(0);
-                            }
+                        // Read it to its end once more: what the writer wrote to it before
+                        // writing to the new file is there now.
+                        if !self.read_cur(i, budget, buf) {
+                            return;
                         }
+                        self.finish_cur(i);
                         self.entries[i].rotated = true;
                         self.open_new(i, appeared, budget, buf);
                     }
                     None => self.open_new(i, appeared, budget, buf),
                 }
+            }
+        }
+    }
+
+    /// Done with the entry's current file: deliver its partial last line, keep it open among
+    /// the retired ones unless it is deleted.
+    fn finish_cur(&mut self, i: usize) {
+        let e = &mut self.entries[i];
+        let Some(mut g) = e.cur.take() else { return };
+        g.lines
+            .flush(&mut Emit::new(&mut self.chunks, e.input, &e.path));
+        if g.nlink() > 0 {
+            self.retired.push(g);
+            if self.retired.len() > MAX_RETIRED {
+                self.retired.remove(0);
             }
         }
     }
@@ -1197,9 +1219,16 @@ mod tests {
     }
 
     #[test]
+    fn followers_can_move_to_a_thread() {
+        fn send<T: Send>() {}
+        send::<Follower>();
+        send::<StdinFollower>();
+    }
+
+    #[test]
     fn glob_matching() {
         assert!(glob_match(b"*.log", b"a.log"));
-        assert!(glob_match(b"*.log", b".log.log") == false);
+        assert!(!glob_match(b"*.log", b".log.log"));
         assert!(glob_match(b".*", b".x"));
         assert!(glob_match(b"gw-??.log", b"gw-01.log"));
         assert!(!glob_match(b"gw-??.log", b"gw-1.log"));
@@ -1333,9 +1362,10 @@ mod tests {
             "{:?}",
             got.notes
         );
+        let removed = got.count(|n| matches!(n, FollowNote::Removed { .. }));
         fs::remove_file(&path).unwrap();
         until(&mut f, &mut got, |g| {
-            g.count(|n| matches!(n, FollowNote::Removed { .. })) >= 1
+            g.count(|n| matches!(n, FollowNote::Removed { .. })) > removed
         });
         append(&path, "d\n");
         until(&mut f, &mut got, |g| g.lines.len() >= 4);
@@ -1427,8 +1457,7 @@ mod tests {
         until(&mut f, &mut got, |g| g.lines.len() >= 2);
         fs::rename(&path, dir.path().join("gw-1.log")).unwrap();
         w.write_all(b"3\n").unwrap();
-        let (c, n) = f.wait(Duration::from_millis(100)).unwrap();
-        got.add(c, n);
+        until(&mut f, &mut got, |g| g.lines.len() >= 3);
         append(&path, "4\n");
         until(&mut f, &mut got, |g| g.lines.len() >= 4);
         quiet(&mut f, &mut got, Duration::from_millis(1500));
