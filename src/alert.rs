@@ -137,6 +137,23 @@ impl Engine {
         &self.cfg
     }
 
+    /// An engine with this run's configuration and a previous run's state (`gwmon check`).
+    pub fn with_history(cfg: Alerts, mut saved: Engine) -> Engine {
+        saved.cfg = cfg;
+        saved
+    }
+
+    /// Keep the last `n` firings of the history.
+    pub fn trim_history(&mut self, n: usize) {
+        if self.history.len() > n {
+            let cut = self.history.len() - n;
+            self.history.drain(..cut);
+            for i in self.instances.values_mut() {
+                i.history = i.history.and_then(|h| h.checked_sub(cut));
+            }
+        }
+    }
+
     /// Update the engine's windows with an event (already applied to the pool).
     pub fn observe(&mut self, ev: &Event) {
         let t = ev.time;

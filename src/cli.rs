@@ -46,6 +46,10 @@ with a count per rule, so thresholds can be tuned on last month's logs before th
     gwmon alerts --set alerts.failure_rate.threshold=0.3 /var/log/ganymede.log*
 Time is event time; lasting conditions are evaluated every alerts.eval_interval between events.")]
     Alerts(AlertsArgs),
+    /// Cron check: read what is new since the last run, evaluate the alerts, print a
+    /// monitoring-plugin status (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+    #[command(long_about = CHECK_LONG)]
+    Check(CheckArgs),
     /// Print the default configuration, or check a configuration file.
     Config(ConfigCmd),
     /// Print the recognized lifecycle events as JSON lines.
@@ -87,7 +91,23 @@ Rules (thresholds in the config file; see `gwmon config --print-default`):
                        (warning; clears at 10%; refusals excluded)
   long_allocation      an allocation open longer than 24h (warning, per organization)
   orphaned_allocation  a rollback failed: manual cleanup required (critical, per organization)
-  pool_imbalance       time-weighted utilization over 6h above 90% or below 10% (warning)";
+  pool_imbalance       time-weighted utilization over 24h above 90% or below 10% (warning)";
+
+const CHECK_LONG: &str = "\
+A monitoring-plugin check for cron: reads only what is new since the last run, carries the pool
+and the alert states across runs in --state FILE, evaluates the alert rules and prints
+
+    GWMON CRITICAL - pool exhausted: 0/8 available | available=0;1;0;0;8 allocated=8;;;0;8 …
+
+then one line per firing alert. Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (an error,
+such as an unreadable file or state file).
+
+Each file is remembered by offset and identity (device, inode and a fingerprint of its first
+bytes): after a rotation the rest of the old file is read first (found next to it by inode, or by
+content once compressed), then the new file; a file truncated in place is read from its start. The
+state file is locked during a run and replaced atomically. The first run reads everything.
+
+    */5 * * * * gwmon check --state /var/lib/gwmon/check.json /var/log/ganymede.log";
 
 /// Where the lines come from and how they are read.
 #[derive(Args, Debug, Clone)]
@@ -299,6 +319,29 @@ pub struct ExportArgs {
     /// Add per-organization series (bounded by --max-orgs).
     #[arg(long)]
     pub org_metrics: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub pool: PoolArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// State file carried across runs (offsets, pool and alert states).
+    #[arg(long, value_name = "FILE", help_heading = "Check")]
+    pub state: PathBuf,
+
+    /// Seconds to wait for another run holding the state file.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        help_heading = "Check"
+    )]
+    pub lock_timeout: u64,
 }
 
 #[derive(Args, Debug)]

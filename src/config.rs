@@ -348,12 +348,11 @@ impl Default for PoolImbalance {
             high_clear: 0.8,
             low: 0.1,
             low_clear: 0.2,
-            window: Dur::secs(6 * 3600),
+            window: Dur::secs(24 * 3600),
             labels: BTreeMap::new(),
         }
     }
 }
-
 
 /// The commented default configuration (`gwmon config --print-default`).
 pub const DEFAULT_TOML: &str = r#"# gwmon configuration. Every key can also be set with --set KEY=VALUE,
@@ -420,7 +419,8 @@ enabled = true
 severity = "critical"
 labels = {}
 
-# Pool consistently too full or too empty: time-weighted utilization over the window.
+# Pool consistently too full or too empty: time-weighted utilization over a whole day (a quiet
+# night alone does not make a pool too big).
 [alerts.pool_imbalance]
 enabled = true
 severity = "warning"
@@ -428,7 +428,7 @@ high = 0.9
 high_clear = 0.8
 low = 0.1
 low_clear = 0.2
-window = "6h"
+window = "24h"
 labels = {}
 "#;
 

@@ -9,6 +9,7 @@
 
 pub mod alert;
 pub mod app;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod decode;

@@ -102,9 +102,15 @@ pub struct Framer {
     eof: bool,
     /// A read error, returned once the bytes read before it have been handed out.
     error: Option<io::Error>,
-    next_line: u64,
+    /// Line number (1-based) of the next line; settable to continue a numbering.
+    pub next_line: u64,
     pub target: usize,
     pub max_line: usize,
+    /// At the end of the input, keep an unterminated last line back instead of handing it out
+    /// (the writer may be in the middle of it): `gwmon check` reads it on its next run.
+    pub hold_partial: bool,
+    /// Bytes of the input accounted for: handed out in chunks or dropped as overlong.
+    pub consumed: u64,
 }
 
 impl Framer {
@@ -116,6 +122,8 @@ impl Framer {
             eof: false,
             error: None,
             next_line: 1,
+            hold_partial: false,
+            consumed: 0,
             target: target.max(4096),
             max_line: max_line.max(1),
         }
@@ -146,9 +154,10 @@ impl Framer {
         let mut line_start = memchr::memrchr(b'\n', &buf[..len]).map_or(0, |i| i + 1);
         loop {
             if self.eof {
-                if len > 0 || !overlong.is_empty() {
-                    // A last line without newline is still a line in a one-off read.
-                    return Ok(Some(self.finish(buf, len, overlong, false)));
+                // A last line without newline is still a line in a one-off read.
+                let cut = if self.hold_partial { line_start } else { len };
+                if cut > 0 || !overlong.is_empty() {
+                    return Ok(Some(self.finish(buf, cut, overlong, false)));
                 }
                 return match self.error.take() {
                     Some(e) => Err(e),
@@ -176,9 +185,13 @@ impl Framer {
                     Some(i) => {
                         buf.copy_within(len + i + 1..len + n, len);
                         n -= i + 1;
+                        self.consumed += i as u64 + 1;
                         self.discarding = false;
                     }
-                    None => continue,
+                    None => {
+                        self.consumed += n as u64;
+                        continue;
+                    }
                 }
             }
             if let Some(i) = memchr::memrchr(b'\n', &buf[len..len + n]) {
@@ -189,6 +202,7 @@ impl Framer {
                 // The unfinished line is too long: note it, drop it, skip to its end.
                 overlong.push(self.next_line + bytecount::count(&buf[..line_start], b'\n') as u64);
                 self.discarding = true;
+                self.consumed += (len - line_start) as u64;
                 len = line_start;
                 if len > 0 {
                     return Ok(Some(self.finish(buf, len, overlong, true)));
@@ -205,6 +219,7 @@ impl Framer {
 
     fn finish(&mut self, buf: Vec<u8>, len: usize, overlong: Vec<u64>, then_skip: bool) -> Chunk {
         let first_line = self.next_line;
+        self.consumed += len as u64;
         let mut lines = bytecount::count(&buf[..len], b'\n') as u64;
         if len > 0 && buf[len - 1] != b'\n' {
             lines += 1;
@@ -292,6 +307,29 @@ mod tests {
             );
             assert_eq!(over, vec![2, 4, 6]);
         }
+    }
+
+    #[test]
+    fn holds_a_partial_last_line_back_and_counts_consumed_bytes() {
+        let data = b"one\ntwo\nthr";
+        let mut f = Framer::new(Box::new(Dribble(data.to_vec(), 3, 0)), 4096, 1 << 20);
+        f.hold_partial = true;
+        let c = f.next_chunk(Vec::new()).unwrap().unwrap();
+        assert_eq!(c.data(), b"one\ntwo\n");
+        assert!(f.next_chunk(Vec::new()).unwrap().is_none());
+        assert_eq!(f.consumed, 8);
+        assert_eq!(f.next_line, 3);
+        let mut f = Framer::new(
+            Box::new(Dribble(b"ab\nxxxxxxxxxx\ncd".to_vec(), 5, 0)),
+            4096,
+            4,
+        );
+        f.hold_partial = true;
+        while f.next_chunk(Vec::new()).unwrap().is_some() {}
+        assert_eq!(
+            f.consumed, 14,
+            "the overlong line counts as consumed, the partial does not"
+        );
     }
 
     #[test]

@@ -176,20 +176,20 @@ pub fn pool_line(now: Millis, pool: &Pool, engine: &Engine, stats: &ReadStats) -
     )
 }
 
-/// The state of a live run, shared by `watch` and `events --follow`.
-struct Session {
-    pool: Pool,
-    engine: Engine,
+/// The state of an incremental run, shared by `watch`, `events --follow` and `check`.
+pub(crate) struct Session {
+    pub pool: Pool,
+    pub engine: Engine,
     scanner: Scanner,
-    states: HashMap<u32, InputState>,
-    stats: ReadStats,
+    pub states: HashMap<u32, InputState>,
+    pub stats: ReadStats,
     opts: ReadOptions,
     /// Per input: the file being read now (for `source` and messages).
     names: Vec<String>,
 }
 
 impl Session {
-    fn new(input: &InputArgs, pool: Pool, engine: Engine, names: Vec<String>) -> Session {
+    pub fn new(input: &InputArgs, pool: Pool, engine: Engine, names: Vec<String>) -> Session {
         let opts = ReadOptions {
             format: input.format,
             max_line: input.max_line_length,
@@ -212,7 +212,7 @@ impl Session {
     }
 
     /// Decode, recognize and apply the chunks; `on_event` sees each event after the pool.
-    fn ingest(
+    pub fn ingest(
         &mut self,
         chunks: Vec<FollowChunk>,
         notes: &mut Vec<Notification>,

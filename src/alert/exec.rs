@@ -37,12 +37,13 @@ impl Runner {
 
     pub fn run(&self, n: &Notification) {
         if let Some(tx) = &self.tx
-            && let Err(TrySendError::Full(_)) = tx.try_send(n.clone()) {
-                eprintln!(
-                    "gwmon: --exec queue full ({QUEUE}); dropped a notification for {}",
-                    n.alert.rule
-                );
-            }
+            && let Err(TrySendError::Full(_)) = tx.try_send(n.clone())
+        {
+            eprintln!(
+                "gwmon: --exec queue full ({QUEUE}); dropped a notification for {}",
+                n.alert.rule
+            );
+        }
     }
 
     /// Wait for the queued commands (each still bounded by its timeout).

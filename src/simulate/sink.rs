@@ -114,6 +114,7 @@ pub struct Sink<W: Write> {
     out: Vec<u8>,
     times: TimeFmt,
     docker_us: i64,
+    logcli_ns: i64,
     /// OTLP: records of the export request being built.
     batch: Vec<u8>,
     batch_len: usize,
@@ -133,6 +134,7 @@ impl<W: Write> Sink<W> {
             out: Vec::with_capacity(1024),
             times: TimeFmt::default(),
             docker_us: 0,
+            logcli_ns: 0,
             batch: Vec::with_capacity(256 * 1024),
             batch_len: 0,
             batch_target: 0,
@@ -272,7 +274,9 @@ impl<W: Write> Sink<W> {
     /// One logcli line into `self.out`: the whole record, newlines included, in `line`.
     fn logcli_line(&mut self, r: &Rec<'_>) {
         self.render_console(r);
-        let ns = r.t * 1_000_000 + self.rng.range(20_000, 900_000);
+        // Loki keeps the entries of a stream in time order.
+        let ns = (r.t * 1_000_000 + self.rng.range(20_000, 900_000)).max(self.logcli_ns);
+        self.logcli_ns = ns;
         self.out.clear();
         self.out
             .extend_from_slice(logcli_labels(r.prio.stream()).as_bytes());

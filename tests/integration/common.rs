@@ -57,8 +57,14 @@ pub fn line(time: &str, prio: &str, cat: &str, msg: &str) -> String {
 
 /// One successful allocation of `org` at minute `m`, deallocated `held` minutes later.
 pub fn alloc_cycle(org: &str, gw: u32, m: u32, held: u32) -> String {
-    let t =
-        |min: u32, ms: u32| format!("2026-03-04T{:02}:{:02}:00.{ms:03}Z", 8 + min / 60, min % 60);
+    let base = chrono::DateTime::parse_from_rfc3339("2026-03-04T08:00:00Z").unwrap();
+    let t = |min: u32, ms: u32| {
+        (base
+            + chrono::Duration::minutes(i64::from(min))
+            + chrono::Duration::milliseconds(i64::from(ms)))
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+    };
     let mut s = String::new();
     s += &line(
         &t(m, 0),

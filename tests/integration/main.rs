@@ -1,6 +1,7 @@
 //! One integration binary: runs the real `gwmon` binary over files in temp dirs.
 
 mod bad_input;
+mod check;
 mod common;
 mod simulated;
 mod watch;

@@ -1,0 +1,889 @@
+//! The simulated gateway pool: a discrete-event simulation of app-ganymede's allocator in event
+//! time. Requests arrive at a diurnal rate (quiet nights, busy business hours whose peaks exhaust
+//! the pool), each request walks through the allocation steps of holistix-log-lines.md §2 and
+//! writes its lines as it goes, so the lines of concurrent requests interleave; a rollback or a
+//! failed cleanup is written as one contiguous sequence. Gateways are held for minutes to hours
+//! and given back by `POST /gateway/stop` (§3). Every decision is also handed to [`Truth`].
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::io::{self, Write};
+
+use super::Config;
+use super::noise::Noise;
+use super::rng::{Rng, splitmix64};
+use super::sink::{Data, Prio, Rec, Sink, Val};
+use super::truth::{Reason, Truth};
+
+const SECOND: i64 = 1000;
+const MINUTE: i64 = 60 * SECOND;
+const HOUR: i64 = 60 * MINUTE;
+const DAY: i64 = 24 * HOUR;
+
+const ALLOC: &str = "GATEWAY_ALLOC";
+const CLEANUP: &str = "GATEWAY_CLEANUP";
+const DEALLOC: &str = "GATEWAY_DEALLOC";
+const STATS: &str = "GATEWAY_STATS";
+const HTTP: &str = "HTTP";
+
+const HEALTH_MSG: &str = "Gateway health check failed after 5000ms. Gateway may not be ready.";
+
+/// Relative request rate by UTC hour of day (the users work 8:00–18:00).
+const HOURLY: [f64; 24] = [
+    0.05, 0.03, 0.02, 0.02, 0.03, 0.06, 0.15, 0.40, 0.80, 1.00, 1.00, 0.90, 0.70, 0.90, 1.00, 1.00,
+    0.85, 0.60, 0.40, 0.30, 0.20, 0.15, 0.10, 0.07,
+];
+/// Requests per hour and per pool gateway at the busiest moment of an ordinary weekday.
+const PEAK_RATE_PER_GATEWAY: f64 = 1.0;
+const MAX_DAY_FACTOR: f64 = 1.25;
+
+/// The result of a simulation run.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub truth: super::truth::Report,
+    pub lines: u64,
+    pub bytes: u64,
+    pub malformed: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Hold {
+    None,
+    Allocated { gw: usize },
+    Orphaned { gw: usize },
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Fate {
+    Ok,
+    Health,
+    Init,
+    Other,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Inflight {
+    started: i64,
+    gw: usize,
+    fate: Fate,
+    health_ms: i64,
+    /// For `Fate::Init`: the body of the failed `POST /collab/start`.
+    page: usize,
+}
+
+struct Org {
+    id: String,
+    hold: Hold,
+    /// A request of this org is being handled (between `Starting…` and its last line).
+    inflight: Option<Inflight>,
+    /// Generation of the scheduled release; a release of an older generation is void.
+    epoch: u64,
+    release_at: i64,
+    idle_based: bool,
+    retries: u32,
+}
+
+struct Gateway {
+    name: String,
+    port: u32,
+    uuid: String,
+    holder: Option<usize>,
+    released_at: i64,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Act {
+    Arrival,
+    Request(usize),
+    Snapshot,
+    Malformed(u32),
+    /// Once a day a collab-server glitch: the next allocation fails its initialization with a
+    /// big HTML page (so every day has a lifecycle line over Docker's 16 KiB piece).
+    Glitch,
+    Allocate(usize),
+    Health(usize),
+    Init(usize),
+    Release(usize, u64),
+    OperatorStop(usize, u64),
+}
+
+impl Act {
+    /// Steps of a request already started: finished even after the end of the simulated time.
+    fn continues_request(self) -> bool {
+        matches!(self, Act::Allocate(_) | Act::Health(_) | Act::Init(_))
+    }
+}
+
+struct Item {
+    t: i64,
+    seq: u64,
+    act: Act,
+}
+
+impl PartialEq for Item {
+    fn eq(&self, o: &Self) -> bool {
+        (self.t, self.seq) == (o.t, o.seq)
+    }
+}
+impl Eq for Item {}
+impl PartialOrd for Item {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Item {
+    /// Reversed: the heap pops the earliest item first, ties in scheduling order.
+    fn cmp(&self, o: &Self) -> Ordering {
+        (o.t, o.seq).cmp(&(self.t, self.seq))
+    }
+}
+
+/// Writes records in time order and fills the gaps between lifecycle lines with noise.
+struct Emitter<W: Write> {
+    sink: Sink<W>,
+    noise: Noise,
+    noise_mean: f64,
+    now: i64,
+    started: bool,
+}
+
+impl<W: Write> Emitter<W> {
+    /// Write a record at `t` or, if lines were already written later than that, at the time of
+    /// the last line. Returns the time written.
+    fn emit(
+        &mut self,
+        t: i64,
+        prio: Prio,
+        cat: &str,
+        msg: &str,
+        data: Data<'_>,
+    ) -> io::Result<i64> {
+        let t = self.advance(t)?;
+        self.sink.record(&Rec {
+            t,
+            prio,
+            cat,
+            msg,
+            data,
+        })?;
+        Ok(t)
+    }
+
+    fn advance(&mut self, t: i64) -> io::Result<i64> {
+        let t = t.max(self.now);
+        if self.started {
+            self.noise
+                .fill(self.now, t, self.noise_mean, &mut self.sink)?;
+        }
+        self.started = true;
+        self.now = t;
+        Ok(t)
+    }
+
+    fn malformed(&mut self, t: i64, prio: Prio, cat: &str, msg: &str) -> io::Result<()> {
+        let t = self.advance(t)?;
+        self.sink.malformed(&Rec {
+            t,
+            prio,
+            cat,
+            msg,
+            data: Data::None,
+        })
+    }
+}
+
+struct Sim<W: Write> {
+    rng: Rng,
+    seed: u64,
+    em: Emitter<W>,
+    truth: Truth,
+    orgs: Vec<Org>,
+    /// Cumulative popularity of the orgs (Zipf-like).
+    popularity: Vec<f64>,
+    gateways: Vec<Gateway>,
+    heap: BinaryHeap<Item>,
+    seq: u64,
+    pool_size: u32,
+    ended: bool,
+    malformed: u64,
+    init_pages: Vec<String>,
+    glitch: bool,
+}
+
+/// Run the simulation described by `cfg`, writing the log to `w`.
+pub fn generate<W: Write>(cfg: &Config, w: W) -> io::Result<Outcome> {
+    let mut rng = Rng::new(cfg.seed, 0);
+    let pool_size = cfg.pool_size.max(1);
+    let orgs: Vec<Org> = (0..cfg.orgs.max(1))
+        .map(|_| Org {
+            id: rng.uuid(),
+            hold: Hold::None,
+            inflight: None,
+            epoch: 0,
+            release_at: 0,
+            idle_based: false,
+            retries: 0,
+        })
+        .collect();
+    let mut acc = 0.0;
+    let popularity = (0..orgs.len())
+        .map(|i| {
+            acc += 1.0 / ((i + 1) as f64).powf(0.8);
+            acc
+        })
+        .collect();
+    let gateways = (1..=pool_size)
+        .map(|n| Gateway {
+            name: format!("gw-pool-{n}"),
+            port: 7100 + n,
+            uuid: rng.uuid(),
+            holder: None,
+            released_at: i64::MIN / 2,
+        })
+        .collect();
+    let org_ids: Vec<String> = orgs.iter().map(|o| o.id.clone()).collect();
+    let noise = Noise::new(Rng::new(cfg.seed, 1), org_ids.clone(), pool_size);
+    let sink = Sink::new(w, cfg.format, Rng::new(cfg.seed, 2));
+    let noise_mean = if cfg.noise > 0.0 {
+        cfg.noise / (1.0 - cfg.noise)
+    } else {
+        0.0
+    };
+    let init_pages = init_pages(&mut rng);
+    let mut sim = Sim {
+        rng,
+        seed: cfg.seed,
+        em: Emitter {
+            sink,
+            noise,
+            noise_mean,
+            now: cfg.start_ms,
+            started: false,
+        },
+        truth: Truth::new(pool_size, org_ids),
+        orgs,
+        popularity,
+        gateways,
+        heap: BinaryHeap::new(),
+        seq: 0,
+        pool_size,
+        ended: false,
+        malformed: 0,
+        init_pages,
+        glitch: false,
+    };
+    sim.run(cfg)?;
+    sim.em.sink.finish()?;
+    Ok(Outcome {
+        truth: sim.truth.report(sim.em.sink.lines, sim.malformed),
+        lines: sim.em.sink.lines,
+        bytes: sim.em.sink.bytes,
+        malformed: sim.malformed,
+    })
+}
+
+/// Bodies of failed `POST /collab/start` calls: short and long HTML pages, JSON, plain text.
+/// One is longer than Docker's 16 KiB piece (on one physical line), yet its OTLP form (one
+/// attribute per character) stays under 1 MiB.
+fn init_pages(rng: &mut Rng) -> Vec<String> {
+    let nginx = "502 <html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n<center><h1>502 Bad Gateway</h1></center>\n<hr><center>nginx/1.25.3</center>\n</body>\n</html>".to_owned();
+    let json = r#"500 {"error":"collab server not ready","retry":true}"#.to_owned();
+    let plain = "503 Service Unavailable".to_owned();
+    let mut css = String::with_capacity(17_000);
+    let mut i = 0u64;
+    while css.len() < 16_700 {
+        let h = splitmix64(&mut rng.next_u64()) & 0xFF_FFFF;
+        css.push_str(&format!(
+            ".c{i}{{color:#{h:06x};margin:{}px {}px;font:12px/1.4 sans-serif}}",
+            i % 17,
+            i % 5
+        ));
+        i += 1;
+    }
+    let big = format!(
+        "502 <!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Error</title>\n<style>{css}</style>\n</head>\n<body>\n<pre>Cannot POST /collab/start</pre>\n</body>\n</html>"
+    );
+    vec![nginx, json, plain, big]
+}
+
+impl<W: Write> Sim<W> {
+    fn schedule(&mut self, t: i64, act: Act) {
+        self.seq += 1;
+        self.heap.push(Item {
+            t,
+            seq: self.seq,
+            act,
+        });
+    }
+
+    fn emit(&mut self, t: i64, prio: Prio, cat: &str, msg: &str) -> io::Result<i64> {
+        self.em.emit(t, prio, cat, msg, Data::None)
+    }
+
+    fn run(&mut self, cfg: &Config) -> io::Result<()> {
+        let start = cfg.start_ms;
+        let end = start + (cfg.hours * HOUR as f64).round() as i64;
+        // The first line: a snapshot, so the pool total is known from the start.
+        self.snapshot(start + 4)?;
+        self.schedule(start.div_euclid(HOUR) * HOUR + HOUR + 4, Act::Snapshot);
+        let mut glitch = start.div_euclid(DAY) * DAY + self.rng.range(8 * HOUR, 17 * HOUR);
+        if glitch <= start {
+            glitch += DAY;
+        }
+        self.schedule(glitch, Act::Glitch);
+        let first = self.next_arrival(start);
+        self.schedule(first, Act::Arrival);
+        for _ in 0..cfg.malformed {
+            let t = self.rng.range(start + 10, (end - 1).max(start + 10));
+            let variant = self.rng.below(3) as u32;
+            self.schedule(t, Act::Malformed(variant));
+        }
+        while let Some(Item { t, act, .. }) = self.heap.pop() {
+            if !self.ended && t >= end && cfg.target_bytes.is_none_or(|b| self.em.sink.bytes >= b) {
+                self.ended = true;
+            }
+            if self.ended && !act.continues_request() {
+                continue;
+            }
+            match act {
+                Act::Arrival => {
+                    let org = self.pick_org();
+                    self.request(t, org)?;
+                    // Users of several organizations often start at once.
+                    if self.rng.chance(0.15) {
+                        let other = self.pick_org();
+                        let dt = self.rng.range(30, 3000);
+                        self.schedule(t + dt, Act::Request(other));
+                    }
+                    let next = self.next_arrival(t);
+                    self.schedule(next, Act::Arrival);
+                }
+                Act::Request(org) => self.request(t, org)?,
+                Act::Snapshot => {
+                    self.snapshot(t)?;
+                    self.schedule(t + HOUR, Act::Snapshot);
+                }
+                Act::Malformed(v) => self.malformed(t, v)?,
+                Act::Glitch => {
+                    self.glitch = true;
+                    let next = (t.div_euclid(DAY) + 1) * DAY + self.rng.range(8 * HOUR, 17 * HOUR);
+                    self.schedule(next, Act::Glitch);
+                }
+                Act::Allocate(org) => self.allocate(t, org)?,
+                Act::Health(org) => self.health(t, org)?,
+                Act::Init(org) => self.init(t, org)?,
+                Act::Release(org, epoch) => {
+                    if self.orgs[org].epoch == epoch
+                        && let Hold::Allocated { gw } = self.orgs[org].hold
+                    {
+                        self.stop(t, org, gw, false)?;
+                    }
+                }
+                Act::OperatorStop(org, epoch) => {
+                    if self.orgs[org].epoch == epoch
+                        && let Hold::Orphaned { gw } = self.orgs[org].hold
+                    {
+                        self.stop(t, org, gw, true)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Requests per millisecond at `t`.
+    fn rate(&self, t: i64) -> f64 {
+        let day = t.div_euclid(DAY);
+        let in_day = t.rem_euclid(DAY) as f64 / HOUR as f64;
+        let h = in_day.floor() as usize % 24;
+        let f = in_day - in_day.floor();
+        let w = HOURLY[h] * (1.0 - f) + HOURLY[(h + 1) % 24] * f;
+        // 1970-01-01 was a Thursday: day 2 (mod 7) is a Saturday.
+        let weekend = matches!(day.rem_euclid(7), 2 | 3);
+        let mut s = self.seed ^ (day as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let u = (splitmix64(&mut s) >> 11) as f64 / (1u64 << 53) as f64;
+        let day_factor = if weekend {
+            0.2 + 0.1 * u
+        } else {
+            0.75 + 0.5 * u
+        };
+        f64::from(self.pool_size) * PEAK_RATE_PER_GATEWAY * w * day_factor / HOUR as f64
+    }
+
+    /// The next request after `t` (non-homogeneous Poisson process, by thinning).
+    fn next_arrival(&mut self, mut t: i64) -> i64 {
+        let max = f64::from(self.pool_size) * PEAK_RATE_PER_GATEWAY * MAX_DAY_FACTOR / HOUR as f64;
+        loop {
+            t += (self.rng.exp(1.0 / max) as i64).max(1);
+            if self.rng.f64() * max < self.rate(t) {
+                return t;
+            }
+        }
+    }
+
+    fn pick_org(&mut self) -> usize {
+        let total = *self.popularity.last().unwrap_or(&1.0);
+        let x = self.rng.f64() * total;
+        self.popularity
+            .partition_point(|&c| c <= x)
+            .min(self.orgs.len() - 1)
+    }
+
+    fn snapshot(&mut self, t: i64) -> io::Result<()> {
+        let used = self.gateways.iter().filter(|g| g.holder.is_some()).count() as u64;
+        let total = u64::from(self.pool_size);
+        let counts = [total, used, total - used, 0];
+        let texts = counts.map(|c| c.to_string());
+        let numbers = self.rng.chance(0.1);
+        let keys = [
+            "total_gateways",
+            "used_gateways",
+            "ready_gateways",
+            "unused_not_ready_gateways",
+        ];
+        let fields: Vec<(&str, Val<'_>)> = keys
+            .iter()
+            .zip(counts.iter().zip(texts.iter()))
+            .map(|(k, (n, s))| (*k, if numbers { Val::N(*n) } else { Val::S(s) }))
+            .collect();
+        let t = self
+            .em
+            .emit(t, Prio::Info, STATS, "stats: ", Data::Obj(&fields))?;
+        self.truth.snapshot(t, counts);
+        Ok(())
+    }
+
+    fn malformed(&mut self, t: i64, variant: u32) -> io::Result<()> {
+        let n = self.rng.range(1, i64::from(self.pool_size));
+        let (prio, cat, msg) = match variant {
+            0 => (Prio::Info, ALLOC, format!("Allocated gw-pool-{n} (port 71")),
+            1 => {
+                let gw = &self.gateways[(n - 1) as usize];
+                (Prio::Info, DEALLOC, format!("Stopping gateway {}", gw.uuid))
+            }
+            _ => (
+                Prio::Error,
+                ALLOC,
+                "Failed to start gateway for org : \"no_gateway_available\"".to_owned(),
+            ),
+        };
+        self.em.malformed(t, prio, cat, &msg)?;
+        self.malformed += 1;
+        Ok(())
+    }
+
+    /// `POST /gateway/start` of `org` at `t`.
+    fn request(&mut self, t: i64, org: usize) -> io::Result<()> {
+        if self.orgs[org].inflight.is_some() {
+            // The same organization's earlier request is still running: the UI waits for it.
+            return Ok(());
+        }
+        let id = self.orgs[org].id.clone();
+        let t = self.emit(
+            t,
+            Prio::Info,
+            ALLOC,
+            &format!("Starting gateway for org {id}"),
+        )?;
+        self.truth.attempt(org, t);
+        match self.orgs[org].hold {
+            Hold::Allocated { .. } | Hold::Orphaned { .. } => {
+                let dt = self.rng.range(2, 25);
+                let t2 = self.emit(
+                    t + dt,
+                    Prio::Info,
+                    ALLOC,
+                    &format!("Gateway already allocated: org-{id}.example.com"),
+                )?;
+                self.truth.reuse(org, t2);
+                self.http(t2 + 1, "POST /gateway/start 200", t2 - t + 1)?;
+                self.orgs[org].retries = 0;
+                let o = &self.orgs[org];
+                if matches!(o.hold, Hold::Allocated { .. }) && o.idle_based {
+                    // Activity postpones the idle shutdown.
+                    let active = self.rng.lognormal(20.0 * 60.0, 0.8, 60.0, 4.0 * 3600.0);
+                    let at =
+                        t2 + (active * 1000.0) as i64 + 30 * MINUTE + self.rng.range(0, 60_000);
+                    if at > self.orgs[org].release_at {
+                        let o = &mut self.orgs[org];
+                        o.epoch += 1;
+                        o.release_at = at;
+                        let epoch = o.epoch;
+                        self.schedule(at, Act::Release(org, epoch));
+                    }
+                }
+            }
+            Hold::None => {
+                self.orgs[org].inflight = Some(Inflight {
+                    started: t,
+                    gw: 0,
+                    fate: Fate::Ok,
+                    health_ms: 0,
+                    page: 0,
+                });
+                let dt = self.rng.range(5, 40);
+                self.schedule(t + dt, Act::Allocate(org));
+            }
+        }
+        Ok(())
+    }
+
+    fn http(&mut self, t: i64, what: &str, ms: i64) -> io::Result<i64> {
+        self.emit(t, Prio::Info, HTTP, &format!("{what} {ms}ms"))
+    }
+
+    fn allocate(&mut self, t: i64, org: usize) -> io::Result<()> {
+        if self.rng.chance(0.005) {
+            return self.fail_before_commit(
+                t,
+                org,
+                "Failed to allocate gateway from pool",
+                Reason::Other,
+            );
+        }
+        let free: Vec<usize> = (0..self.gateways.len())
+            .filter(|&g| self.gateways[g].holder.is_none())
+            .collect();
+        if free.is_empty() {
+            return self.fail_before_commit(
+                t,
+                org,
+                "no_gateway_available",
+                Reason::NoGatewayAvailable,
+            );
+        }
+        let gw = free[self.rng.below(free.len() as u64) as usize];
+        let id = self.orgs[org].id.clone();
+        let name = if self.rng.chance(0.003) {
+            "null".to_owned()
+        } else {
+            self.gateways[gw].name.clone()
+        };
+        let port = self.gateways[gw].port;
+        let t = self.emit(
+            t,
+            Prio::Info,
+            ALLOC,
+            &format!("Allocated {name} (port {port}, upstream 172.17.0.1:{port}) to org {id}"),
+        )?;
+        self.truth.allocated(org, t);
+        self.gateways[gw].holder = Some(org);
+        self.orgs[org].hold = Hold::Allocated { gw };
+        let dt = self.rng.range(5, 40);
+        let t = self.emit(
+            t + dt,
+            Prio::Info,
+            ALLOC,
+            &format!("Gateway accessible at: https://org-{id}.example.com"),
+        )?;
+        let dt = self.rng.range(0, 1);
+        let t = self.emit(t + dt, Prio::Info, ALLOC, "Checking gateway health...")?;
+        // A gateway handed out while its container is still restarting tends to fail.
+        let restarting = t - self.gateways[gw].released_at < 90 * SECOND;
+        let p_health = if restarting { 0.25 } else { 0.02 };
+        let glitch = std::mem::take(&mut self.glitch);
+        let fate = if glitch {
+            Fate::Init
+        } else if self.rng.chance(p_health) {
+            Fate::Health
+        } else if self.rng.chance(0.01) {
+            Fate::Init
+        } else if self.rng.chance(0.003) {
+            Fate::Other
+        } else {
+            Fate::Ok
+        };
+        let health_ms = match fate {
+            Fate::Health => 5000 + self.rng.range(0, 40),
+            _ => self.rng.lognormal(700.0, 0.6, 120.0, 4800.0) as i64,
+        };
+        // Big pages now and then, so some lines exceed Docker's 16 KiB piece.
+        let big = self.init_pages.len() - 1;
+        let page = if glitch || self.rng.chance(0.35) {
+            big
+        } else {
+            self.rng.below(big as u64) as usize
+        };
+        if let Some(f) = &mut self.orgs[org].inflight {
+            f.gw = gw;
+            f.fate = fate;
+            f.health_ms = health_ms;
+            f.page = page;
+        }
+        self.schedule(t + health_ms, Act::Health(org));
+        Ok(())
+    }
+
+    fn health(&mut self, t: i64, org: usize) -> io::Result<()> {
+        let Some(f) = self.orgs[org].inflight else {
+            return Ok(());
+        };
+        if let Fate::Health = f.fate {
+            return self.fail_after_alloc(t, org, HEALTH_MSG, Reason::HealthCheck);
+        }
+        let id = self.orgs[org].id.clone();
+        let t = self.emit(
+            t,
+            Prio::Info,
+            ALLOC,
+            &format!("✅ Gateway healthy after {}ms", f.health_ms),
+        )?;
+        let dt = self.rng.range(0, 2);
+        let t = self.emit(
+            t + dt,
+            Prio::Info,
+            ALLOC,
+            &format!(
+                "Triggering gateway initialization: https://org-{id}.example.com/collab/start"
+            ),
+        )?;
+        let init_ms = self.rng.lognormal(450.0, 0.7, 60.0, 9000.0) as i64;
+        self.schedule(t + init_ms, Act::Init(org));
+        Ok(())
+    }
+
+    fn init(&mut self, t: i64, org: usize) -> io::Result<()> {
+        let Some(f) = self.orgs[org].inflight else {
+            return Ok(());
+        };
+        match f.fate {
+            Fate::Init => {
+                let msg = format!("Gateway initialization failed: {}", self.init_pages[f.page]);
+                return self.fail_after_alloc(t, org, &msg, Reason::Init);
+            }
+            Fate::Other => {
+                let id = self.orgs[org].id.clone();
+                let msg = format!(
+                    "Failed to write nginx config: EACCES: permission denied, open '/etc/nginx/conf.d/org-{id}.conf'"
+                );
+                return self.fail_after_alloc(t, org, &msg, Reason::Other);
+            }
+            Fate::Ok | Fate::Health => {}
+        }
+        let id = self.orgs[org].id.clone();
+        let t = self.emit(
+            t,
+            Prio::Info,
+            ALLOC,
+            &format!("✅ Gateway started successfully for org {id}"),
+        )?;
+        self.truth.ready(org, t);
+        self.http(t + 1, "POST /gateway/start 200", t - f.started + 1)?;
+        // Held for a working session; most end by the gateway's idle shutdown (30 min without
+        // activity), the others by an explicit stop.
+        let active = self.rng.lognormal(35.0 * 60.0, 1.0, 120.0, 12.0 * 3600.0);
+        let idle_based = self.rng.chance(0.7);
+        let mut at = t + (active * 1000.0) as i64;
+        if idle_based {
+            at += 30 * MINUTE + self.rng.range(0, 60_000);
+        }
+        let o = &mut self.orgs[org];
+        o.inflight = None;
+        o.retries = 0;
+        o.idle_based = idle_based;
+        o.release_at = at;
+        o.epoch += 1;
+        let epoch = o.epoch;
+        self.schedule(at, Act::Release(org, epoch));
+        Ok(())
+    }
+
+    /// A failure before anything was allocated.
+    fn fail_before_commit(
+        &mut self,
+        t: i64,
+        org: usize,
+        msg: &str,
+        reason: Reason,
+    ) -> io::Result<()> {
+        let id = self.orgs[org].id.clone();
+        let started = self.orgs[org].inflight.map_or(t, |f| f.started);
+        let t = self.em.emit(
+            t,
+            Prio::Error,
+            ALLOC,
+            &format!("Failed to start gateway for org {id}:"),
+            Data::Str(msg),
+        )?;
+        self.truth.failed(org, t, reason);
+        let dt = self.rng.range(0, 2);
+        let t = self.emit(
+            t + dt,
+            Prio::Warning,
+            CLEANUP,
+            &format!("Cleaning up failed allocation for org {id}: {msg}"),
+        )?;
+        let dt = self.rng.range(0, 3);
+        let t = self.emit(
+            t + dt,
+            Prio::Info,
+            CLEANUP,
+            "No allocation found - failure before DB commit",
+        )?;
+        self.http(t + 1, "POST /gateway/start 503", t - started + 1)?;
+        self.orgs[org].inflight = None;
+        if reason == Reason::NoGatewayAvailable
+            && self.orgs[org].retries < 3
+            && self.rng.chance(0.6)
+        {
+            self.orgs[org].retries += 1;
+            let dt = self.rng.range(MINUTE, 10 * MINUTE);
+            self.schedule(t + dt, Act::Request(org));
+        }
+        Ok(())
+    }
+
+    /// A failure after the gateway was taken: the rollback, written as one sequence.
+    fn fail_after_alloc(
+        &mut self,
+        t: i64,
+        org: usize,
+        msg: &str,
+        reason: Reason,
+    ) -> io::Result<()> {
+        let Some(f) = self.orgs[org].inflight else {
+            return Ok(());
+        };
+        let gw = f.gw;
+        let id = self.orgs[org].id.clone();
+        let uuid = self.gateways[gw].uuid.clone();
+        let t = self.em.emit(
+            t,
+            Prio::Error,
+            ALLOC,
+            &format!("Failed to start gateway for org {id}:"),
+            Data::Str(msg),
+        )?;
+        self.truth.failed(org, t, reason);
+        let dt = self.rng.range(0, 2);
+        // The raw message: an HTML page spans several physical lines here.
+        let t = self.emit(
+            t + dt,
+            Prio::Warning,
+            CLEANUP,
+            &format!("Cleaning up failed allocation for org {id}: {msg}"),
+        )?;
+        let dt = self.rng.range(1, 5);
+        let t = self.emit(
+            t + dt,
+            Prio::Warning,
+            CLEANUP,
+            &format!("Deallocating gateway {uuid}"),
+        )?;
+        let dt = self.rng.range(2, 30);
+        let t = if self.rng.chance(0.2) {
+            let err = match self.rng.below(4) {
+                0 => "Connection terminated unexpectedly".to_owned(),
+                1 => "deadlock detected".to_owned(),
+                2 => format!("Gateway {uuid} not found"),
+                _ => "timeout exceeded when trying to connect".to_owned(),
+            };
+            let t = self.emit(
+                t + dt,
+                Prio::Critical,
+                CLEANUP,
+                "❌ CLEANUP FAILED - Manual intervention required!",
+            )?;
+            let t = self.emit(t, Prio::Critical, CLEANUP, &format!("Org {id}: {err}"))?;
+            let error = format!("Cleanup failed: {err}");
+            let fields = [("organization_id", Val::S(&id)), ("error", Val::S(&error))];
+            let dt = self.rng.range(0, 2);
+            let t = self.em.emit(
+                t + dt,
+                Prio::Critical,
+                ALLOC,
+                "⚠️ ORPHANED ALLOCATION - Manual cleanup required!",
+                Data::Obj(&fields),
+            )?;
+            self.truth.orphaned(org, t);
+            let o = &mut self.orgs[org];
+            o.hold = Hold::Orphaned { gw };
+            o.epoch += 1;
+            let epoch = o.epoch;
+            // An operator notices within hours, or not before the end of the log.
+            if self.rng.chance(0.7) {
+                let dt = self.rng.range(HOUR, 10 * HOUR);
+                self.schedule(t + dt, Act::OperatorStop(org, epoch));
+            }
+            t
+        } else {
+            let t = self.emit(t + dt, Prio::Info, CLEANUP, "✅ Gateway returned to pool")?;
+            self.truth.rollback(org, t);
+            self.gateways[gw].holder = None;
+            self.gateways[gw].released_at = t;
+            self.orgs[org].hold = Hold::None;
+            let dt = self.rng.range(1, 20);
+            let t = if self.rng.chance(0.1) {
+                self.emit(
+                    t + dt,
+                    Prio::Warning,
+                    CLEANUP,
+                    &format!("Nginx cleanup warning: ENOENT: no such file or directory, unlink '/etc/nginx/conf.d/org-{id}.conf'"),
+                )?
+            } else {
+                self.emit(t + dt, Prio::Info, CLEANUP, "✅ Nginx config removed")?
+            };
+            let dt = self.rng.range(0, 2);
+            self.emit(
+                t + dt,
+                Prio::Info,
+                CLEANUP,
+                &format!("✅ Cleanup complete for org {id}"),
+            )?
+        };
+        self.http(t + 1, "POST /gateway/start 500", t - f.started + 1)?;
+        self.orgs[org].inflight = None;
+        Ok(())
+    }
+
+    /// `POST /gateway/stop`: the allocation ends at the `Stopping` line.
+    fn stop(&mut self, t: i64, org: usize, gw: usize, orphaned: bool) -> io::Result<()> {
+        let id = self.orgs[org].id.clone();
+        let uuid = self.gateways[gw].uuid.clone();
+        let t = self.emit(
+            t,
+            Prio::Info,
+            DEALLOC,
+            &format!("Stopping gateway {uuid} for org {id}"),
+        )?;
+        self.truth.deallocated(org, t, orphaned);
+        self.gateways[gw].holder = None;
+        self.gateways[gw].released_at = t;
+        let o = &mut self.orgs[org];
+        o.hold = Hold::None;
+        o.epoch += 1;
+        let dt = self.rng.range(3, 60);
+        let t = if self.rng.chance(0.01) {
+            let msg = match self.rng.below(3) {
+                0 => "Gateway not found".to_owned(),
+                1 => "Request failed with status code 500".to_owned(),
+                _ => format!("connect ECONNREFUSED 172.17.0.1:{}", self.gateways[gw].port),
+            };
+            let t = self.em.emit(
+                t + dt,
+                Prio::Error,
+                DEALLOC,
+                "Failed to stop gateway:",
+                Data::Str(&msg),
+            )?;
+            self.truth.dealloc_failed(org, t);
+            t
+        } else {
+            self.emit(
+                t + dt,
+                Prio::Info,
+                DEALLOC,
+                "✅ Gateway deallocated, returned to pool (ready for next org)",
+            )?
+        };
+        self.http(t + 1, "POST /gateway/stop 200", dt + 1)?;
+        debug_assert_eq!(
+            {
+                let (a, o) = self.truth.open();
+                (a + o) as usize
+            },
+            self.gateways.iter().filter(|g| g.holder.is_some()).count()
+        );
+        Ok(())
+    }
+}

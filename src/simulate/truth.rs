@@ -1,0 +1,496 @@
+//! The expected report of a simulated log, kept from the simulator's own decisions (which
+//! allocation it made, when it ended, which org held what) as the lines are written, never by
+//! reading the log back. Its JSON has the shape of `gwmon report --json` (DESIGN.md §4) without
+//! `alerts`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Failure reason classes, in report order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    NoGatewayAvailable = 0,
+    HealthCheck = 1,
+    Init = 2,
+    Other = 3,
+}
+
+#[derive(Clone, Debug, Default)]
+struct OrgStat {
+    seen: bool,
+    allocated: u64,
+    failed: u64,
+    held_ms: i64,
+    /// Start of the open allocation, if any.
+    open_since: Option<i64>,
+}
+
+/// Accumulates the ground truth while the simulator writes lines.
+#[derive(Clone, Debug)]
+pub struct Truth {
+    pool_size: u32,
+    org_ids: Vec<String>,
+    orgs: Vec<OrgStat>,
+    first: Option<i64>,
+    last: i64,
+    matched: u64,
+    pub attempts: u64,
+    pub allocated: u64,
+    pub reused: u64,
+    pub failed: u64,
+    pub by_reason: [u64; 4],
+    pub rollbacks: u64,
+    pub orphaned_events: u64,
+    pub deallocated: u64,
+    pub dealloc_failed: u64,
+    /// Pool state: open allocations that are not orphaned, and orphaned ones.
+    cur_alloc: u32,
+    cur_orph: u32,
+    peak: u32,
+    last_change: i64,
+    /// ∫ allocated dt, in gateway·ms.
+    alloc_integral: i128,
+    exhausted_ms: i64,
+    durations_ms: Vec<i64>,
+    episodes: u64,
+    in_episode: bool,
+    hours: BTreeMap<i64, [u64; 2]>,
+    days: BTreeMap<i64, [u64; 2]>,
+    last_snapshot: Option<(i64, [u64; 4])>,
+}
+
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 86_400_000;
+
+impl Truth {
+    pub fn new(pool_size: u32, org_ids: Vec<String>) -> Truth {
+        let n = org_ids.len();
+        Truth {
+            pool_size,
+            org_ids,
+            orgs: vec![OrgStat::default(); n],
+            first: None,
+            last: 0,
+            matched: 0,
+            attempts: 0,
+            allocated: 0,
+            reused: 0,
+            failed: 0,
+            by_reason: [0; 4],
+            rollbacks: 0,
+            orphaned_events: 0,
+            deallocated: 0,
+            dealloc_failed: 0,
+            cur_alloc: 0,
+            cur_orph: 0,
+            peak: 0,
+            last_change: 0,
+            alloc_integral: 0,
+            exhausted_ms: 0,
+            durations_ms: Vec::new(),
+            episodes: 0,
+            in_episode: false,
+            hours: BTreeMap::new(),
+            days: BTreeMap::new(),
+            last_snapshot: None,
+        }
+    }
+
+    /// Every event: window, matched count.
+    fn event(&mut self, t: i64) {
+        if self.first.is_none() {
+            self.first = Some(t);
+            self.last_change = t;
+        }
+        debug_assert!(t >= self.last, "events must be written in time order");
+        self.last = t;
+        self.matched += 1;
+    }
+
+    fn org_event(&mut self, org: usize, t: i64) {
+        self.event(t);
+        self.orgs[org].seen = true;
+    }
+
+    /// Integrate the pool state up to `t` (the state changes at `t`).
+    fn advance(&mut self, t: i64) {
+        let dt = t - self.last_change;
+        if dt > 0 {
+            self.alloc_integral += i128::from(self.cur_alloc) * i128::from(dt);
+            if i64::from(self.pool_size) - i64::from(self.cur_alloc) - i64::from(self.cur_orph) <= 0
+            {
+                self.exhausted_ms += dt;
+            }
+            self.last_change = t;
+        }
+    }
+
+    fn rate(&mut self, t: i64, col: usize) {
+        self.hours.entry(t.div_euclid(HOUR)).or_default()[col] += 1;
+        self.days.entry(t.div_euclid(DAY)).or_default()[col] += 1;
+    }
+
+    pub fn attempt(&mut self, org: usize, t: i64) {
+        self.org_event(org, t);
+        self.attempts += 1;
+    }
+
+    pub fn reuse(&mut self, org: usize, t: i64) {
+        self.org_event(org, t);
+        self.reused += 1;
+    }
+
+    pub fn ready(&mut self, org: usize, t: i64) {
+        self.org_event(org, t);
+    }
+
+    pub fn allocated(&mut self, org: usize, t: i64) {
+        self.org_event(org, t);
+        self.advance(t);
+        self.allocated += 1;
+        self.cur_alloc += 1;
+        self.peak = self.peak.max(self.cur_alloc + self.cur_orph);
+        self.in_episode = false;
+        self.rate(t, 0);
+        let o = &mut self.orgs[org];
+        o.allocated += 1;
+        debug_assert!(
+            o.open_since.is_none(),
+            "the simulator never double-allocates"
+        );
+        o.open_since = Some(t);
+    }
+
+    pub fn failed(&mut self, org: usize, t: i64, reason: Reason) {
+        self.org_event(org, t);
+        self.failed += 1;
+        self.by_reason[reason as usize] += 1;
+        self.orgs[org].failed += 1;
+        self.rate(t, 1);
+        if reason == Reason::NoGatewayAvailable && !self.in_episode {
+            self.in_episode = true;
+            self.episodes += 1;
+        }
+    }
+
+    /// An allocation ends (`rollback` or `deallocated`); `orphaned` says which count it left.
+    fn end(&mut self, org: usize, t: i64, orphaned: bool) {
+        self.advance(t);
+        if orphaned {
+            self.cur_orph -= 1;
+        } else {
+            self.cur_alloc -= 1;
+        }
+        let o = &mut self.orgs[org];
+        let since = o.open_since.take().unwrap_or(t);
+        o.held_ms += t - since;
+        self.durations_ms.push(t - since);
+    }
+
+    pub fn rollback(&mut self, org: usize, t: i64) {
+        self.org_event(org, t);
+        self.rollbacks += 1;
+        self.end(org, t, false);
+    }
+
+    pub fn deallocated(&mut self, org: usize, t: i64, orphaned: bool) {
+        self.org_event(org, t);
+        self.deallocated += 1;
+        self.end(org, t, orphaned);
+    }
+
+    pub fn orphaned(&mut self, org: usize, t: i64) {
+        self.org_event(org, t);
+        self.advance(t);
+        self.orphaned_events += 1;
+        self.cur_alloc -= 1;
+        self.cur_orph += 1;
+    }
+
+    pub fn dealloc_failed(&mut self, org: usize, t: i64) {
+        self.org_event(org, t);
+        self.dealloc_failed += 1;
+    }
+
+    pub fn snapshot(&mut self, t: i64, counts: [u64; 4]) {
+        self.event(t);
+        self.last_snapshot = Some((t, counts));
+    }
+
+    /// Number of events so far (`lines.matched`).
+    pub fn matched(&self) -> u64 {
+        self.matched
+    }
+
+    /// Open allocations (allocated, orphaned) right now, as the simulator's pool sees them.
+    pub fn open(&self) -> (u32, u32) {
+        (self.cur_alloc, self.cur_orph)
+    }
+
+    /// The report, given the line counts of the written log.
+    pub fn report(&self, lines_read: u64, skipped: u64) -> Report {
+        let start = self.first.unwrap_or(0);
+        let end = self.last;
+        let mut this = self.clone();
+        this.advance(end);
+        let total = f64::from(self.pool_size);
+        let span = (end - start) as f64;
+        // Undefined over an empty window: null, as the report says what it cannot know.
+        let utilization_mean = (span > 0.0).then(|| this.alloc_integral as f64 / (total * span));
+        let mut d = self.durations_ms.clone();
+        d.sort_unstable();
+        let rank = |q: f64| -> f64 {
+            if d.is_empty() {
+                return 0.0;
+            }
+            let n = d.len();
+            let k = ((q * n as f64).ceil() as usize).clamp(1, n);
+            d[k - 1] as f64 / 1000.0
+        };
+        let durations = Durations {
+            count: d.len() as u64,
+            mean: if d.is_empty() {
+                0.0
+            } else {
+                d.iter().map(|&x| x as f64).sum::<f64>() / d.len() as f64 / 1000.0
+            },
+            p50: rank(0.50),
+            p90: rank(0.90),
+            p99: rank(0.99),
+            max: d.last().map_or(0.0, |&x| x as f64 / 1000.0),
+        };
+        let series = |map: &BTreeMap<i64, [u64; 2]>, unit: i64| -> Vec<RatePoint> {
+            if self.first.is_none() {
+                return Vec::new();
+            }
+            (start.div_euclid(unit)..=end.div_euclid(unit))
+                .map(|k| {
+                    let c = map.get(&k).copied().unwrap_or([0, 0]);
+                    RatePoint {
+                        start: fmt_ms(k * unit),
+                        allocated: c[0],
+                        failed: c[1],
+                    }
+                })
+                .collect()
+        };
+        let mut top: Vec<(usize, &OrgStat)> = self
+            .orgs
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.seen)
+            .collect();
+        let distinct = top.len() as u64;
+        top.sort_by(|a, b| {
+            b.1.allocated
+                .cmp(&a.1.allocated)
+                .then_with(|| self.org_ids[a.0].cmp(&self.org_ids[b.0]))
+        });
+        let top = top
+            .into_iter()
+            .take(10)
+            .map(|(i, o)| TopOrg {
+                org: self.org_ids[i].clone(),
+                allocated: o.allocated,
+                failed: o.failed,
+                held_s: (o.held_ms + o.open_since.map_or(0, |s| end - s)) as f64 / 1000.0,
+            })
+            .collect();
+        let (alloc, orph) = (self.cur_alloc, self.cur_orph);
+        Report {
+            schema: "gwmon.report/v1",
+            window: Window {
+                start: fmt_ms(start),
+                end: fmt_ms(end),
+            },
+            lines: Lines {
+                read: lines_read,
+                matched: self.matched,
+                skipped,
+            },
+            pool: Pool {
+                total: u64::from(self.pool_size),
+                total_source: "config",
+                allocated: u64::from(alloc),
+                available: i64::from(self.pool_size) - i64::from(alloc) - i64::from(orph),
+                recycling: 0,
+                orphaned: u64::from(orph),
+                peak_allocated: u64::from(self.peak),
+                utilization: f64::from(alloc) / total,
+                utilization_mean,
+                last_snapshot: self.last_snapshot.map(|(t, c)| LastSnapshot {
+                    time: fmt_ms(t),
+                    total: c[0],
+                    used: c[1],
+                    ready: c[2],
+                    unused_not_ready: c[3],
+                }),
+            },
+            allocations: Allocations {
+                attempts: self.attempts,
+                allocated: self.allocated,
+                reused: self.reused,
+                failed: self.failed,
+                failure_rate: if self.attempts == 0 {
+                    0.0
+                } else {
+                    self.failed as f64 / self.attempts as f64
+                },
+                failures_by_reason: ByReason {
+                    no_gateway_available: self.by_reason[0],
+                    health_check: self.by_reason[1],
+                    init: self.by_reason[2],
+                    other: self.by_reason[3],
+                },
+                rollbacks: self.rollbacks,
+                orphaned: self.orphaned_events,
+                deallocated: self.deallocated,
+                open: u64::from(alloc + orph),
+                dealloc_failed: self.dealloc_failed,
+            },
+            durations_s: durations,
+            exhaustion: Exhaustion {
+                failures: self.by_reason[0],
+                episodes: self.episodes,
+                exhausted_s: this.exhausted_ms as f64 / 1000.0,
+            },
+            rate: Rates {
+                per_hour: series(&self.hours, HOUR),
+                per_day: series(&self.days, DAY),
+            },
+            orgs: Orgs { distinct, top },
+            anomalies: Anomalies::default(),
+        }
+    }
+}
+
+/// RFC 3339 with milliseconds, `2026-03-02T00:00:00.004Z`.
+pub fn fmt_ms(t: i64) -> String {
+    let mut f = super::sink::TimeFmt::default();
+    String::from_utf8_lossy(f.ms(t)).into_owned()
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Report {
+    pub schema: &'static str,
+    pub window: Window,
+    pub lines: Lines,
+    pub pool: Pool,
+    pub allocations: Allocations,
+    pub durations_s: Durations,
+    pub exhaustion: Exhaustion,
+    pub rate: Rates,
+    pub orgs: Orgs,
+    pub anomalies: Anomalies,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Window {
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Lines {
+    pub read: u64,
+    pub matched: u64,
+    pub skipped: u64,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Pool {
+    pub total: u64,
+    pub total_source: &'static str,
+    pub allocated: u64,
+    pub available: i64,
+    pub recycling: u64,
+    pub orphaned: u64,
+    pub peak_allocated: u64,
+    pub utilization: f64,
+    pub utilization_mean: Option<f64>,
+    pub last_snapshot: Option<LastSnapshot>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct LastSnapshot {
+    pub time: String,
+    pub total: u64,
+    pub used: u64,
+    pub ready: u64,
+    pub unused_not_ready: u64,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Allocations {
+    pub attempts: u64,
+    pub allocated: u64,
+    pub reused: u64,
+    pub failed: u64,
+    pub failure_rate: f64,
+    pub failures_by_reason: ByReason,
+    pub rollbacks: u64,
+    pub orphaned: u64,
+    pub deallocated: u64,
+    pub open: u64,
+    pub dealloc_failed: u64,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct ByReason {
+    pub no_gateway_available: u64,
+    pub health_check: u64,
+    pub init: u64,
+    pub other: u64,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Durations {
+    pub count: u64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Exhaustion {
+    pub failures: u64,
+    pub episodes: u64,
+    pub exhausted_s: f64,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Rates {
+    pub per_hour: Vec<RatePoint>,
+    pub per_day: Vec<RatePoint>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct RatePoint {
+    pub start: String,
+    pub allocated: u64,
+    pub failed: u64,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Orgs {
+    pub distinct: u64,
+    pub top: Vec<TopOrg>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct TopOrg {
+    pub org: String,
+    pub allocated: u64,
+    pub failed: u64,
+    pub held_s: f64,
+}
+
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct Anomalies {
+    pub dealloc_without_alloc: u64,
+    pub double_alloc: u64,
+    pub time_backwards: u64,
+}
