@@ -20,6 +20,9 @@ use crate::export::text::human_secs;
 use crate::pool::Pool;
 use crate::report::AlertRecord;
 
+const LONG: u8 = 3;
+const ORPHAN: u8 = 4;
+
 /// The rules, in the order they are evaluated and listed.
 pub const RULES: [&str; 6] = [
     "pool_exhausted",
@@ -72,23 +75,61 @@ enum State {
 
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Instance {
-    rule: String,
     labels: BTreeMap<String, String>,
+    fingerprint: String,
     state: State,
-    summary: String,
+    /// What the rule said at the last evaluation (rendered to text only when needed).
+    last: Summary,
     value: f64,
     /// Index of this firing in the history.
     history: Option<usize>,
 }
 
+/// The figures behind an alert's summary, kept as numbers: the text is only built for a
+/// notification, so evaluating the rules after every event stays cheap.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+enum Summary {
+    Exhausted {
+        refusals: u64,
+        since: Option<Millis>,
+        available: Option<i64>,
+        total: Option<u64>,
+        allocated: u64,
+    },
+    Low {
+        available: i64,
+        total: u64,
+        at_most: i64,
+    },
+    Rate {
+        rate: f64,
+        failed: u64,
+        attempts: u64,
+    },
+    Long {
+        gateway: String,
+        age_s: f64,
+    },
+    Orphan {
+        since: Millis,
+    },
+    Imbalance {
+        mean: f64,
+    },
+    /// The allocation behind a per-organization alert ended.
+    Ended,
+}
+
 /// What a rule says about one alert instance at an evaluation.
 struct Verdict {
-    labels: BTreeMap<String, String>,
+    /// The instance within the rule: "" for rules with one instance, else the organization or
+    /// the direction.
+    key: String,
     /// The trigger condition holds.
     trigger: bool,
     /// The clear condition holds (hysteresis: a firing alert stays until then).
     clear: bool,
-    summary: String,
+    summary: Summary,
     value: f64,
 }
 
@@ -96,12 +137,16 @@ struct Verdict {
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Engine {
     cfg: Alerts,
-    instances: BTreeMap<String, Instance>,
+    /// Alert instances by (rule index in [`RULES`], key).
+    #[serde(with = "entries")]
+    instances: BTreeMap<(u8, String), Instance>,
     /// Refusals since the last successful allocation (the exhaustion incident), and the first.
     refusals: u64,
     first_refusal: Option<Millis>,
     /// Attempts and failures in the failure-rate window: (time, org, failed reason).
     window: VecDeque<(Millis, String, Option<Reason>)>,
+    /// Failures in the window that count (their reason is not excluded).
+    window_failed: u64,
     /// Open allocations by start time, for the long-allocation rule.
     open: BTreeSet<(Millis, String)>,
     open_start: BTreeMap<String, Millis>,
@@ -109,6 +154,13 @@ pub struct Engine {
     /// (time, utilization area, time with known total) samples for the imbalance window.
     util: VecDeque<(Millis, f64, i64)>,
     last_eval: Option<Millis>,
+    /// Open allocations that started before this were already judged by long_allocation.
+    long_limit: Option<Millis>,
+    /// Per-organization instances whose allocation ended or was cleaned up since the last
+    /// evaluation.
+    to_clear: Vec<(u8, String)>,
+    /// The earliest time a firing alert is due for a repeat notification.
+    next_repeat: Option<Millis>,
     /// Every firing, with its resolution: the report's `alerts`.
     pub history: Vec<AlertRecord>,
     /// When false, transitions are recorded but not notified (rebuilding state from history).
@@ -123,11 +175,15 @@ impl Engine {
             refusals: 0,
             first_refusal: None,
             window: VecDeque::new(),
+            window_failed: 0,
             open: BTreeSet::new(),
             open_start: BTreeMap::new(),
             orphans: BTreeMap::new(),
             util: VecDeque::new(),
             last_eval: None,
+            long_limit: None,
+            to_clear: Vec::new(),
+            next_repeat: None,
             history: Vec::new(),
             notify: true,
         }
@@ -154,8 +210,10 @@ impl Engine {
         }
     }
 
-    /// Update the engine's windows with an event (already applied to the pool).
-    pub fn observe(&mut self, ev: &Event) {
+    /// Update the engine's windows with an event (already applied to the pool). Returns whether
+    /// the event calls for an evaluation at its own time, besides the periodic ones: the
+    /// incidents whose alerts fire or resolve at the event.
+    pub fn observe(&mut self, ev: &Event) -> bool {
         let t = ev.time;
         match &ev.kind {
             Kind::AllocAttempt { org } => self.window.push_back((t, org.clone(), None)),
@@ -175,29 +233,45 @@ impl Engine {
                 } else {
                     self.window.push_back((t, org.clone(), Some(*reason)));
                 }
+                if self.counts(Some(*reason)) {
+                    self.window_failed += 1;
+                }
             }
             Kind::Allocated { org, .. } => {
                 self.refusals = 0;
                 self.first_refusal = None;
                 self.close(org);
-                self.orphans.remove(org);
                 self.open.insert((t, org.clone()));
                 self.open_start.insert(org.clone(), t);
             }
             Kind::Deallocated { org, .. } | Kind::Rollback { org, .. } => {
                 self.close(org);
-                self.orphans.remove(org);
             }
             Kind::Orphaned { org, .. } => {
                 self.orphans.entry(org.clone()).or_insert(t);
             }
             _ => {}
         }
+        // Every event that changes what a rule looks at is evaluated at its own time, so
+        // conditions start (and incidents fire and resolve) at the right moment; the periodic
+        // evaluations only cover what time alone changes.
+        !matches!(
+            ev.kind,
+            Kind::AllocReady { .. } | Kind::Reused { .. } | Kind::GatewayReady { .. }
+        )
     }
 
+    /// The organization's allocation ended (or was replaced): its per-organization alerts clear.
     fn close(&mut self, org: &str) {
         if let Some(s) = self.open_start.remove(org) {
             self.open.remove(&(s, org.to_owned()));
+        }
+        self.orphans.remove(org);
+        for idx in [LONG, ORPHAN] {
+            let id = (idx, org.to_owned());
+            if self.instances.contains_key(&id) {
+                self.to_clear.push(id);
+            }
         }
     }
 
@@ -207,9 +281,37 @@ impl Engine {
             .is_none_or(|l| now - l >= self.cfg.eval_interval.ms())
     }
 
-    /// The next time a periodic evaluation is due after the last one.
+    /// The next time an evaluation between events can change anything: a pending alert's `for`
+    /// running out, a repeat, an allocation reaching the long-allocation limit, an attempt
+    /// leaving the failure-rate window, or the imbalance window moving on (a 96th of it). Never
+    /// sooner than `eval_interval` after the last evaluation. Replays of quiet stretches thus
+    /// cost nothing, while every alert still fires within `eval_interval` of its moment.
     pub fn next_due(&self) -> Option<Millis> {
-        self.last_eval.map(|l| l + self.cfg.eval_interval.ms())
+        let last = self.last_eval?;
+        let a = &self.cfg;
+        let mut t = last + (a.pool_imbalance.window.ms() / 96).max(a.eval_interval.ms());
+        for ((idx, _), inst) in &self.instances {
+            if let State::Pending { since } = inst.state {
+                let for_ = match *idx {
+                    0 => a.pool_exhausted.for_.ms(),
+                    1 => a.pool_low.for_.ms(),
+                    2 => a.failure_rate.for_.ms(),
+                    _ => 0,
+                };
+                t = t.min(since + for_);
+            }
+        }
+        if let Some(r) = self.next_repeat {
+            t = t.min(r);
+        }
+        let from = self.long_limit.unwrap_or(Millis::MIN);
+        if let Some((start, _)) = self.open.range((from, String::new())..).next() {
+            t = t.min(start.saturating_add(a.long_allocation.max_age.ms()));
+        }
+        if let Some((front, _, _)) = self.window.front() {
+            t = t.min(front + a.failure_rate.window.ms());
+        }
+        Some(t.max(last + a.eval_interval.ms()))
     }
 
     /// Evaluate every rule at `now` and return the notifications of the transitions.
@@ -217,7 +319,11 @@ impl Engine {
         self.last_eval = Some(now);
         let horizon = now - self.cfg.failure_rate.window.ms();
         while self.window.front().is_some_and(|(t, _, _)| *t <= horizon) {
-            self.window.pop_front();
+            if let Some((_, _, r)) = self.window.pop_front()
+                && self.counts(r)
+            {
+                self.window_failed -= 1;
+            }
         }
         let (area, known) = pool.util_area_at(now);
         if self
@@ -233,19 +339,184 @@ impl Engine {
         }
 
         let mut out = Vec::new();
-        for rule in RULES {
+        for (idx, rule) in RULES.iter().enumerate() {
             let (enabled, for_, verdicts) = self.verdicts(rule, now, pool, area, known);
             if !enabled {
                 continue;
             }
-            self.step(rule, now, for_, verdicts, &mut out);
+            self.step(idx as u8, now, for_, verdicts, &mut out);
         }
+        self.long_limit = Some(now - self.cfg.long_allocation.max_age.ms());
+        self.to_clear.clear();
+        self.repeats(now, &mut out);
         out
     }
 
-    fn base_labels(&self, rule_labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-        let mut l = self.cfg.labels.clone();
+    /// Notify firing alerts again every `repeat_interval`.
+    fn repeats(&mut self, now: Millis, out: &mut Vec<Notification>) {
+        let repeat = self.cfg.repeat_interval.ms();
+        if repeat <= 0 || self.next_repeat.is_some_and(|t| now < t) {
+            return;
+        }
+        let mut next: Option<Millis> = None;
+        let mut due = Vec::new();
+        for (id, inst) in &self.instances {
+            if let State::Firing { notified, .. } = inst.state {
+                if now - notified >= repeat {
+                    due.push(id.clone());
+                } else {
+                    let t = notified + repeat;
+                    next = Some(next.map_or(t, |n| n.min(t)));
+                }
+            }
+        }
+        for id in due {
+            // Long allocations: the age grows while they fire.
+            if id.0 == LONG
+                && let Some(start) = self.open_start.get(&id.1)
+            {
+                let age_s = (now - start) as f64 / 1000.0;
+                if let Some(inst) = self.instances.get_mut(&id) {
+                    inst.value = age_s;
+                    if let Summary::Long { age_s: a, .. } = &mut inst.last {
+                        *a = age_s;
+                    }
+                }
+            }
+            let Some(inst) = self.instances.get_mut(&id) else {
+                continue;
+            };
+            let State::Firing { since, .. } = inst.state else {
+                continue;
+            };
+            inst.state = State::Firing {
+                since,
+                notified: now,
+            };
+            next = Some(next.map_or(now + repeat, |n| n.min(now + repeat)));
+            if self.notify {
+                let inst = &self.instances[&id];
+                out.push(Notification {
+                    status: Status::Firing,
+                    repeat: true,
+                    at: now,
+                    alert: self.alert(id.0, &id.1, inst, since, None),
+                });
+            }
+        }
+        self.next_repeat = next;
+    }
+
+    /// Whether a window entry is a failure the failure-rate rule counts.
+    fn counts(&self, reason: Option<Reason>) -> bool {
+        reason.is_some_and(|x| {
+            !self
+                .cfg
+                .failure_rate
+                .exclude_reasons
+                .iter()
+                .any(|e| e == x.as_str())
+        })
+    }
+
+    /// The text of an alert's summary.
+    fn render(&self, rule: &str, key: &str, s: &Summary) -> String {
+        match s {
+            Summary::Exhausted {
+                refusals,
+                since,
+                available,
+                total,
+                allocated,
+            } => {
+                let avail = match (available, total) {
+                    (Some(a), Some(t)) => format!("{a}/{t} available"),
+                    _ => format!("{allocated} allocated, pool size unknown"),
+                };
+                if *refusals == 0 {
+                    format!("allocations succeed again, {avail}")
+                } else {
+                    let since = since.map_or(String::new(), |t| format!(" since {}", fmt_time(t)));
+                    format!(
+                        "pool exhausted: {refusals} request{} refused{since} (no_gateway_available), {avail}",
+                        if *refusals == 1 { "" } else { "s" }
+                    )
+                }
+            }
+            Summary::Low {
+                available,
+                total,
+                at_most,
+            } => format!("pool running low: {available}/{total} available (threshold {at_most})"),
+            Summary::Rate {
+                rate,
+                failed,
+                attempts,
+            } => {
+                let r = &self.cfg.failure_rate;
+                let who = if key.is_empty() {
+                    String::new()
+                } else {
+                    format!("org {key}: ")
+                };
+                format!(
+                    "{who}failure rate {:.1}% ({failed} of {attempts} attempts in {}; threshold {:.0}%)",
+                    rate * 100.0,
+                    r.window,
+                    r.threshold * 100.0
+                )
+            }
+            Summary::Long { gateway, age_s } => format!(
+                "allocation of {gateway} to org {key} open for {} (limit {})",
+                human_secs(*age_s),
+                self.cfg.long_allocation.max_age
+            ),
+            Summary::Orphan { since } => format!(
+                "orphaned allocation of org {key} since {} (cleanup failed: manual intervention required)",
+                fmt_time(*since)
+            ),
+            Summary::Imbalance { mean } => {
+                let r = &self.cfg.pool_imbalance;
+                let (word, mark) = if key == "low" {
+                    ("empty", r.low)
+                } else {
+                    ("full", r.high)
+                };
+                format!(
+                    "pool consistently too {word}: utilization {:.1}% over {} (mark {:.0}%)",
+                    mean * 100.0,
+                    r.window,
+                    mark * 100.0
+                )
+            }
+            Summary::Ended => match rule {
+                "orphaned_allocation" => format!("orphaned allocation of org {key} cleaned up"),
+                _ => format!("allocation of org {key} ended"),
+            },
+        }
+    }
+
+    /// The labels of an instance: global, rule, and the key's own.
+    fn labels(&self, rule: &str, key: &str) -> BTreeMap<String, String> {
+        let a = &self.cfg;
+        let rule_labels = match rule {
+            "pool_exhausted" => &a.pool_exhausted.labels,
+            "pool_low" => &a.pool_low.labels,
+            "failure_rate" => &a.failure_rate.labels,
+            "long_allocation" => &a.long_allocation.labels,
+            "orphaned_allocation" => &a.orphaned_allocation.labels,
+            _ => &a.pool_imbalance.labels,
+        };
+        let mut l = a.labels.clone();
         l.extend(rule_labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if !key.is_empty() {
+            let name = if rule == "pool_imbalance" {
+                "direction"
+            } else {
+                "org"
+            };
+            l.insert(name.into(), key.to_owned());
+        }
         l
     }
 
@@ -273,31 +544,22 @@ impl Engine {
         let a = &self.cfg;
         let total = pool.total();
         let avail = pool.available();
-        let avail_txt = match (avail, total) {
-            (Some(av), Some(t)) => format!("{av}/{t} available"),
-            _ => format!("{} allocated, pool size unknown", pool.allocated()),
-        };
+        let idx = RULES.iter().position(|r| *r == rule).unwrap_or(0) as u8;
         match rule {
             "pool_exhausted" => {
                 let r = &a.pool_exhausted;
                 let trigger = self.refusals > 0;
-                let since = self
-                    .first_refusal
-                    .map_or(String::new(), |t| format!(" since {}", fmt_time(t)));
-                let summary = if trigger {
-                    format!(
-                        "pool exhausted: {} request{} refused{since} (no_gateway_available), {avail_txt}",
-                        self.refusals,
-                        if self.refusals == 1 { "" } else { "s" }
-                    )
-                } else {
-                    format!("allocations succeed again, {avail_txt}")
-                };
                 let v = Verdict {
-                    labels: self.base_labels(&r.labels),
+                    key: String::new(),
                     trigger,
                     clear: !trigger,
-                    summary,
+                    summary: Summary::Exhausted {
+                        refusals: self.refusals,
+                        since: self.first_refusal,
+                        available: avail,
+                        total,
+                        allocated: pool.allocated(),
+                    },
                     value: self.refusals as f64,
                 };
                 (r.enabled, r.for_.ms(), vec![v])
@@ -310,10 +572,14 @@ impl Engine {
                 let at_most = r.available_at_most.resolve(t) as i64;
                 let clear_at = (r.clear_at_least.resolve(t) as i64).max(at_most + 1);
                 let v = Verdict {
-                    labels: self.base_labels(&r.labels),
+                    key: String::new(),
                     trigger: av <= at_most,
                     clear: av >= clear_at,
-                    summary: format!("pool running low: {av}/{t} available (threshold {at_most})"),
+                    summary: Summary::Low {
+                        available: av,
+                        total: t,
+                        at_most,
+                    },
                     value: av as f64,
                 };
                 (r.enabled, r.for_.ms(), vec![v])
@@ -323,34 +589,27 @@ impl Engine {
                 let counted = |reason: &Option<Reason>| {
                     reason.is_some_and(|x| !r.exclude_reasons.iter().any(|e| e == x.as_str()))
                 };
-                let win = human_secs(r.window.ms() as f64 / 1000.0);
-                let verdict = |labels, attempts: u64, failed: u64, min: u64, who: &str| {
+                let verdict = |key: String, attempts: u64, failed: u64, min: u64| {
                     let rate = if attempts > 0 {
                         failed as f64 / attempts as f64
                     } else {
                         0.0
                     };
                     Verdict {
-                        labels,
+                        key,
                         trigger: attempts >= min && rate > r.threshold,
-                        clear: attempts == 0 || (attempts >= min.min(1) && rate <= r.clear),
-                        summary: format!(
-                            "{who}failure rate {:.1}% ({failed} of {attempts} attempts in {win}; threshold {:.0}%)",
-                            rate * 100.0,
-                            r.threshold * 100.0
-                        ),
+                        clear: attempts == 0 || rate <= r.clear,
+                        summary: Summary::Rate {
+                            rate,
+                            failed,
+                            attempts,
+                        },
                         value: rate,
                     }
                 };
                 let attempts = self.window.len() as u64;
-                let failed = self.window.iter().filter(|(_, _, x)| counted(x)).count() as u64;
-                let mut v = vec![verdict(
-                    self.base_labels(&r.labels),
-                    attempts,
-                    failed,
-                    r.min_attempts,
-                    "",
-                )];
+                let failed = self.window_failed;
+                let mut v = vec![verdict(String::new(), attempts, failed, r.min_attempts)];
                 if r.per_org {
                     let mut per: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
                     for (_, org, x) in &self.window {
@@ -359,21 +618,15 @@ impl Engine {
                         e.1 += u64::from(counted(x));
                     }
                     // Organizations with an alert in progress are evaluated even when quiet.
-                    for inst in self.instances.values().filter(|i| i.rule == "failure_rate") {
-                        if let Some(o) = inst.labels.get("org") {
-                            per.entry(o.as_str()).or_default();
-                        }
+                    for (_, k) in self
+                        .instances
+                        .keys()
+                        .filter(|(i, k)| *i == idx && !k.is_empty())
+                    {
+                        per.entry(k.as_str()).or_default();
                     }
                     for (org, (n, f)) in per {
-                        let mut labels = self.base_labels(&r.labels);
-                        labels.insert("org".into(), org.to_owned());
-                        v.push(verdict(
-                            labels,
-                            n,
-                            f,
-                            r.org_min_attempts,
-                            &format!("org {org}: "),
-                        ));
+                        v.push(verdict(org.to_owned(), n, f, r.org_min_attempts));
                     }
                 }
                 (r.enabled, r.for_.ms(), v)
@@ -381,28 +634,28 @@ impl Engine {
             "long_allocation" => {
                 let r = &a.long_allocation;
                 let limit = now - r.max_age.ms();
+                // Only allocations that crossed the limit since the last evaluation are new;
+                // firing ones are revisited by the repeat pass, ended ones come from `to_clear`.
+                let from = self.long_limit.unwrap_or(Millis::MIN).min(limit);
                 let mut v: Vec<Verdict> = self
                     .open
-                    .range(..(limit, String::new()))
+                    .range((from, String::new())..(limit, String::new()))
                     .map(|(start, org)| {
-                        let mut labels = self.base_labels(&r.labels);
-                        labels.insert("org".into(), org.clone());
-                        let age = (now - start) as f64 / 1000.0;
-                        let gw = pool.open.get(org).map_or("?", |o| o.gateway.as_str());
+                        let age_s = (now - start) as f64 / 1000.0;
+                        let gateway = pool.open.get(org).map_or("?", |o| o.gateway.as_str());
                         Verdict {
-                            labels,
+                            key: org.clone(),
                             trigger: true,
                             clear: false,
-                            summary: format!(
-                                "allocation of {gw} to org {org} open for {} (limit {})",
-                                human_secs(age),
-                                r.max_age
-                            ),
-                            value: age,
+                            summary: Summary::Long {
+                                gateway: gateway.to_owned(),
+                                age_s,
+                            },
+                            value: age_s,
                         }
                     })
                     .collect();
-                self.clear_missing("long_allocation", &mut v);
+                self.cleared(idx, &mut v);
                 (r.enabled, 0, v)
             }
             "orphaned_allocation" => {
@@ -410,51 +663,39 @@ impl Engine {
                 let mut v: Vec<Verdict> = self
                     .orphans
                     .iter()
-                    .map(|(org, since)| {
-                        let mut labels = self.base_labels(&r.labels);
-                        labels.insert("org".into(), org.clone());
-                        Verdict {
-                            labels,
-                            trigger: true,
-                            clear: false,
-                            summary: format!(
-                                "orphaned allocation of org {org} since {} (cleanup failed: manual intervention required)",
-                                fmt_time(*since)
-                            ),
-                            value: (now - since) as f64 / 1000.0,
-                        }
+                    .filter(|(org, _)| !self.instances.contains_key(&(idx, (*org).clone())))
+                    .map(|(org, since)| Verdict {
+                        key: org.clone(),
+                        trigger: true,
+                        clear: false,
+                        summary: Summary::Orphan { since: *since },
+                        value: (now - since) as f64 / 1000.0,
                     })
                     .collect();
-                self.clear_missing("orphaned_allocation", &mut v);
+                self.cleared(idx, &mut v);
                 (r.enabled, 0, v)
             }
             _ => {
                 let r = &a.pool_imbalance;
                 let from = now - r.window.ms();
-                let base = self.util.iter().rev().find(|(t, _, _)| *t <= from);
+                // The latest sample at or before the start of the window (samples are in order).
+                let i = self.util.partition_point(|(t, _, _)| *t <= from);
+                let base = i.checked_sub(1).and_then(|i| self.util.get(i));
                 let mut v = Vec::new();
                 if let Some((_, a0, k0)) = base {
                     let dk = known - k0;
                     // Judge only a window where the pool size was known most of the time.
                     if dk as f64 >= 0.9 * r.window.ms() as f64 && dk > 0 {
                         let mean = (area - a0) / dk as f64;
-                        let win = &r.window;
-                        for (dir, trigger, clear, mark) in [
-                            ("high", mean > r.high, mean <= r.high_clear, r.high),
-                            ("low", mean < r.low, mean >= r.low_clear, r.low),
+                        for (dir, trigger, clear) in [
+                            ("high", mean > r.high, mean <= r.high_clear),
+                            ("low", mean < r.low, mean >= r.low_clear),
                         ] {
-                            let mut labels = self.base_labels(&r.labels);
-                            labels.insert("direction".into(), dir.into());
                             v.push(Verdict {
-                                labels,
+                                key: dir.into(),
                                 trigger,
                                 clear,
-                                summary: format!(
-                                    "pool consistently too {}: utilization {:.1}% over {win} (mark {:.0}%)",
-                                    if dir == "high" { "full" } else { "empty" },
-                                    mean * 100.0,
-                                    mark * 100.0
-                                ),
+                                summary: Summary::Imbalance { mean },
                                 value: mean,
                             });
                         }
@@ -465,231 +706,192 @@ impl Engine {
         }
     }
 
-    /// Instances of `rule` without a verdict now are cleared (their allocation ended).
-    fn clear_missing(&self, rule: &str, v: &mut Vec<Verdict>) {
-        for inst in self.instances.values().filter(|i| i.rule == rule) {
-            if !v.iter().any(|x| x.labels == inst.labels) {
+    /// Per-organization instances of rule `idx` whose allocation ended clear now.
+    fn cleared(&self, idx: u8, v: &mut Vec<Verdict>) {
+        for (i, key) in &self.to_clear {
+            if *i == idx {
+                // An allocation that ended and started again in between is judged afresh.
+                v.retain(|x| &x.key != key);
                 v.push(Verdict {
-                    labels: inst.labels.clone(),
+                    key: key.clone(),
                     trigger: false,
                     clear: true,
-                    summary: match rule {
-                        "long_allocation" => format!(
-                            "allocation of org {} ended",
-                            inst.labels.get("org").map_or("?", String::as_str)
-                        ),
-                        _ => format!(
-                            "orphaned allocation of org {} cleaned up",
-                            inst.labels.get("org").map_or("?", String::as_str)
-                        ),
-                    },
+                    summary: Summary::Ended,
                     value: 0.0,
                 });
             }
         }
     }
 
+    fn alert(
+        &self,
+        idx: u8,
+        key: &str,
+        inst: &Instance,
+        starts_at: Millis,
+        ends_at: Option<Millis>,
+    ) -> Alert {
+        let rule = RULES[idx as usize];
+        Alert {
+            rule: rule.to_owned(),
+            severity: self.severity(rule).as_str().to_owned(),
+            labels: inst.labels.clone(),
+            summary: self.render(rule, key, &inst.last),
+            value: inst.value,
+            fingerprint: inst.fingerprint.clone(),
+            starts_at,
+            ends_at,
+        }
+    }
+
     fn step(
         &mut self,
-        rule: &str,
+        idx: u8,
         now: Millis,
         for_: i64,
         verdicts: Vec<Verdict>,
         out: &mut Vec<Notification>,
     ) {
-        let severity = self.severity(rule).as_str().to_owned();
-        let repeat = self.cfg.repeat_interval.ms();
+        let rule = RULES[idx as usize];
         for v in verdicts {
-            let fp = fingerprint(rule, &v.labels);
-            let inst = self.instances.get_mut(&fp);
-            match inst {
-                None => {
-                    if !v.trigger {
-                        continue;
-                    }
-                    let mut inst = Instance {
-                        rule: rule.to_owned(),
-                        labels: v.labels,
-                        state: State::Pending { since: now },
-                        summary: v.summary,
-                        value: v.value,
-                        history: None,
-                    };
-                    if for_ <= 0 {
-                        fire(
-                            &mut inst,
-                            now,
-                            &fp,
-                            &severity,
-                            &mut self.history,
-                            self.notify,
-                            out,
-                        );
-                    }
-                    self.instances.insert(fp, inst);
+            let id = (idx, v.key);
+            let Some(inst) = self.instances.get_mut(&id) else {
+                if !v.trigger {
+                    continue;
                 }
-                Some(inst) => match inst.state {
-                    State::Pending { since } => {
-                        if !v.trigger {
-                            self.instances.remove(&fp);
-                            continue;
+                let labels = self.labels(rule, &id.1);
+                let inst = Instance {
+                    fingerprint: fingerprint(rule, &labels),
+                    labels,
+                    state: State::Pending { since: now },
+                    last: v.summary,
+                    value: v.value,
+                    history: None,
+                };
+                self.instances.insert(id.clone(), inst);
+                if for_ <= 0 {
+                    self.fire(&id, now, out);
+                }
+                continue;
+            };
+            inst.last = v.summary;
+            inst.value = v.value;
+            match inst.state {
+                State::Pending { since } => {
+                    if !v.trigger {
+                        self.instances.remove(&id);
+                    } else if now - since >= for_ {
+                        self.fire(&id, now, out);
+                    }
+                }
+                State::Firing { since, .. } => {
+                    if v.clear {
+                        let inst = self.instances.remove(&id).expect("present");
+                        let alert = self.alert(idx, &id.1, &inst, since, Some(now));
+                        if let Some(h) = inst.history.and_then(|i| self.history.get_mut(i)) {
+                            h.resolved_at = Some(fmt_time(now));
                         }
-                        inst.summary = v.summary;
-                        inst.value = v.value;
-                        if now - since >= for_ {
-                            fire(
-                                inst,
-                                now,
-                                &fp,
-                                &severity,
-                                &mut self.history,
-                                self.notify,
-                                out,
-                            );
+                        if self.notify {
+                            out.push(Notification {
+                                status: Status::Resolved,
+                                repeat: false,
+                                at: now,
+                                alert,
+                            });
                         }
                     }
-                    State::Firing { since, notified } => {
-                        if v.clear {
-                            let mut inst = self.instances.remove(&fp).expect("present");
-                            inst.summary = v.summary;
-                            inst.value = v.value;
-                            if let Some(h) = inst.history.and_then(|i| self.history.get_mut(i)) {
-                                h.resolved_at = Some(fmt_time(now));
-                            }
-                            if self.notify {
-                                out.push(notification(
-                                    &inst,
-                                    Status::Resolved,
-                                    false,
-                                    now,
-                                    since,
-                                    Some(now),
-                                    &fp,
-                                    &severity,
-                                ));
-                            }
-                            continue;
-                        }
-                        inst.summary = v.summary;
-                        inst.value = v.value;
-                        if repeat > 0 && now - notified >= repeat {
-                            inst.state = State::Firing {
-                                since,
-                                notified: now,
-                            };
-                            if self.notify {
-                                out.push(notification(
-                                    inst,
-                                    Status::Firing,
-                                    true,
-                                    now,
-                                    since,
-                                    None,
-                                    &fp,
-                                    &severity,
-                                ));
-                            }
-                        }
-                    }
-                },
+                }
             }
         }
     }
 
-    /// The alerts firing now.
+    fn fire(&mut self, id: &(u8, String), now: Millis, out: &mut Vec<Notification>) {
+        let Some(inst) = self.instances.get(id) else {
+            return;
+        };
+        let alert = self.alert(id.0, &id.1, inst, now, None);
+        self.history.push(AlertRecord {
+            rule: alert.rule.clone(),
+            severity: alert.severity.clone(),
+            fired_at: fmt_time(now),
+            resolved_at: None,
+            summary: alert.summary.clone(),
+        });
+        let h = self.history.len() - 1;
+        if let Some(inst) = self.instances.get_mut(id) {
+            inst.state = State::Firing {
+                since: now,
+                notified: now,
+            };
+            inst.history = Some(h);
+        }
+        let repeat = self.cfg.repeat_interval.ms();
+        if repeat > 0 {
+            self.next_repeat = Some(
+                self.next_repeat
+                    .map_or(now + repeat, |t| t.min(now + repeat)),
+            );
+        }
+        if self.notify {
+            out.push(Notification {
+                status: Status::Firing,
+                repeat: false,
+                at: now,
+                alert,
+            });
+        }
+    }
+
+    /// The alerts firing now, with their current summaries.
     pub fn firing(&self) -> Vec<Alert> {
         self.instances
             .iter()
-            .filter_map(|(fp, i)| match i.state {
-                State::Firing { since, .. } => Some(Alert {
-                    rule: i.rule.clone(),
-                    severity: self.severity(&i.rule).as_str().to_owned(),
-                    labels: i.labels.clone(),
-                    summary: i.summary.clone(),
-                    value: i.value,
-                    fingerprint: fp.clone(),
-                    starts_at: since,
-                    ends_at: None,
-                }),
+            .filter_map(|((idx, key), i)| match i.state {
+                State::Firing { since, .. } => Some(self.alert(*idx, key, i, since, None)),
                 State::Pending { .. } => None,
             })
             .collect()
     }
 
-    /// Whether a rule has a firing instance (for the exported alert-state gauges).
+    /// 0 inactive, 1 pending, 2 firing: the most advanced instance of the rule (for the
+    /// exported alert-state gauges).
     pub fn rule_state(&self, rule: &str) -> u8 {
+        let Some(idx) = RULES.iter().position(|r| *r == rule) else {
+            return 0;
+        };
         let mut s = 0;
-        for i in self.instances.values().filter(|i| i.rule == rule) {
-            s = s.max(match i.state {
-                State::Pending { .. } => 1,
-                State::Firing { .. } => 2,
-            });
+        for ((i, _), inst) in &self.instances {
+            if *i as usize == idx {
+                s = s.max(match inst.state {
+                    State::Pending { .. } => 1,
+                    State::Firing { .. } => 2,
+                });
+            }
         }
         s
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn fire(
-    inst: &mut Instance,
-    now: Millis,
-    fp: &str,
-    severity: &str,
-    history: &mut Vec<AlertRecord>,
-    notify: bool,
-    out: &mut Vec<Notification>,
-) {
-    inst.state = State::Firing {
-        since: now,
-        notified: now,
-    };
-    history.push(AlertRecord {
-        rule: inst.rule.clone(),
-        severity: severity.to_owned(),
-        fired_at: fmt_time(now),
-        resolved_at: None,
-        summary: inst.summary.clone(),
-    });
-    inst.history = Some(history.len() - 1);
-    if notify {
-        out.push(notification(
-            inst,
-            Status::Firing,
-            false,
-            now,
-            now,
-            None,
-            fp,
-            severity,
-        ));
-    }
-}
+/// A map with tuple keys, stored as a list of entries (JSON keys must be strings).
+mod entries {
+    use std::collections::BTreeMap;
 
-#[allow(clippy::too_many_arguments)]
-fn notification(
-    inst: &Instance,
-    status: Status,
-    repeat: bool,
-    at: Millis,
-    starts_at: Millis,
-    ends_at: Option<Millis>,
-    fp: &str,
-    severity: &str,
-) -> Notification {
-    Notification {
-        status,
-        repeat,
-        at,
-        alert: Alert {
-            rule: inst.rule.clone(),
-            severity: severity.to_owned(),
-            labels: inst.labels.clone(),
-            summary: inst.summary.clone(),
-            value: inst.value,
-            fingerprint: fp.to_owned(),
-            starts_at,
-            ends_at,
-        },
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        m: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(m.iter())
+    }
+
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
     }
 }
 
@@ -721,11 +923,11 @@ impl Replay<'_> {
     pub fn event(&mut self, ev: &mut Event, out: &mut Vec<Notification>) {
         self.ticks_until(ev.time, out);
         self.pool.apply(ev);
-        self.engine.observe(ev);
-        out.extend(
-            self.engine
-                .evaluate(ev.time.max(self.pool.now.unwrap_or(ev.time)), self.pool),
-        );
+        let wants = self.engine.observe(ev);
+        let now = ev.time.max(self.pool.now.unwrap_or(ev.time));
+        if wants || self.engine.due(now) {
+            out.extend(self.engine.evaluate(now, self.pool));
+        }
     }
 
     /// Periodic evaluations up to (not including) `t`.
@@ -889,14 +1091,19 @@ mod tests {
         s.tick(601);
         s.dealloc(700, "a"); // 1 available: still low
         s.dealloc(800, "b"); // 2 available: clears (threshold 1, clear at 2)
+        s.tick(840);
         let tl = s.timeline();
         assert_eq!(tl.len(), 2, "{tl:?}");
-        // Evaluated every 30 s between events: fires at the first evaluation 600 s after t=2.
+        // Evaluated every 30 s: pending from the first evaluation that saw it (t <= 32), fires
+        // at the first evaluation 600 s later; resolves at the first evaluation after t=800.
         assert!(
-            (602..632).contains(&tl[0].0) && tl[0].1 == Status::Firing,
+            (602..=632).contains(&tl[0].0) && tl[0].1 == Status::Firing,
             "{tl:?}"
         );
-        assert_eq!((tl[1].0, tl[1].1), (800, Status::Resolved));
+        assert!(
+            (800..=830).contains(&tl[1].0) && tl[1].1 == Status::Resolved,
+            "{tl:?}"
+        );
     }
 
     #[test]
@@ -931,6 +1138,7 @@ mod tests {
         for i in 5..10 {
             s.alloc(i, &format!("o{i}"));
         }
+        // Evaluated at every event: fires at the tenth attempt.
         assert_eq!(s.timeline().len(), 1);
         assert_eq!(s.out[0].at, T0 + 9000);
         // 15% is below the threshold but above the clear mark: stays firing.

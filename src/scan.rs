@@ -199,9 +199,10 @@ impl Scanner {
 }
 
 /// A line holding the category bytes that is not a record: a continuation line of a multi-line
-/// message is normal text; binary bytes or a bracketed category mean a broken record.
+/// message is normal text (even one that mentions `[GATEWAY_ALLOC]`); binary bytes, or the
+/// `] [GATEWAY_` of the priority and category columns, mean a broken record.
 fn looks_like_junk(raw: &[u8]) -> bool {
-    memmem::find(raw, b"[GATEWAY_").is_some()
+    memmem::find(raw, b"] [GATEWAY_").is_some()
         || std::str::from_utf8(raw).is_err()
         || raw.iter().any(|b| *b < 0x20 && *b != b'\t')
 }
