@@ -58,6 +58,8 @@ pub struct Truth {
     hours: BTreeMap<i64, [u64; 2]>,
     days: BTreeMap<i64, [u64; 2]>,
     last_snapshot: Option<(i64, [u64; 4])>,
+    /// Incidents that gwmon's default rules alert on at once: (rule, org, fired, resolved).
+    incidents: Vec<(&'static str, Option<usize>, i64, Option<i64>)>,
 }
 
 const HOUR: i64 = 3_600_000;
@@ -94,6 +96,7 @@ impl Truth {
             hours: BTreeMap::new(),
             days: BTreeMap::new(),
             last_snapshot: None,
+            incidents: Vec::new(),
         }
     }
 
@@ -151,6 +154,17 @@ impl Truth {
         self.allocated += 1;
         self.cur_alloc += 1;
         self.peak = self.peak.max(self.cur_alloc + self.cur_orph);
+        if self.in_episode {
+            // The exhaustion incident ends with the first successful allocation.
+            if let Some(i) = self
+                .incidents
+                .iter_mut()
+                .rev()
+                .find(|i| i.0 == "pool_exhausted")
+            {
+                i.3 = Some(t);
+            }
+        }
         self.in_episode = false;
         self.rate(t, 0);
         let o = &mut self.orgs[org];
@@ -171,6 +185,7 @@ impl Truth {
         if reason == Reason::NoGatewayAvailable && !self.in_episode {
             self.in_episode = true;
             self.episodes += 1;
+            self.incidents.push(("pool_exhausted", None, t, None));
         }
     }
 
@@ -179,6 +194,14 @@ impl Truth {
         self.advance(t);
         if orphaned {
             self.cur_orph -= 1;
+            if let Some(i) = self
+                .incidents
+                .iter_mut()
+                .rev()
+                .find(|i| i.0 == "orphaned_allocation" && i.1 == Some(org))
+            {
+                i.3 = Some(t);
+            }
         } else {
             self.cur_alloc -= 1;
         }
@@ -206,6 +229,8 @@ impl Truth {
         self.orphaned_events += 1;
         self.cur_alloc -= 1;
         self.cur_orph += 1;
+        self.incidents
+            .push(("orphaned_allocation", Some(org), t, None));
     }
 
     pub fn dealloc_failed(&mut self, org: usize, t: i64) {
@@ -361,6 +386,15 @@ impl Truth {
             },
             orgs: Orgs { distinct, top },
             anomalies: Anomalies::default(),
+            expected_alerts: self
+                .incidents
+                .iter()
+                .map(|(rule, _, fired, resolved)| ExpectedAlert {
+                    rule,
+                    fired_at: fmt_ms(*fired),
+                    resolved_at: resolved.map(fmt_ms),
+                })
+                .collect(),
         }
     }
 }
@@ -383,6 +417,16 @@ pub struct Report {
     pub rate: Rates,
     pub orgs: Orgs,
     pub anomalies: Anomalies,
+    /// Not a report key: the alerts gwmon's default rules must raise for the incidents
+    /// (refusals, orphans), as the simulator knows them.
+    pub expected_alerts: Vec<ExpectedAlert>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct ExpectedAlert {
+    pub rule: &'static str,
+    pub fired_at: String,
+    pub resolved_at: Option<String>,
 }
 
 #[derive(Serialize, Debug, Clone)]

@@ -3,5 +3,6 @@
 mod bad_input;
 mod check;
 mod common;
+mod replay;
 mod simulated;
 mod watch;
