@@ -235,7 +235,13 @@ pub struct FollowArgs {
 
     /// Poll files at this interval instead of using native file events (network and container
     /// filesystems).
-    #[arg(long, value_name = "INTERVAL", num_args = 0..=1, default_missing_value = "1s")]
+    #[arg(
+        long,
+        value_name = "INTERVAL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "1s"
+    )]
     pub poll: Option<String>,
 }
 
@@ -303,8 +309,14 @@ pub struct WatchArgs {
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Prometheus")]
 pub struct ExportArgs {
-    /// Serve /metrics (and /healthz) on ADDR; without a value 127.0.0.1:9464.
-    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:9464")]
+    /// Serve /metrics (and /healthz) on ADDR; `--listen` alone: 127.0.0.1:9464.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "127.0.0.1:9464"
+    )]
     pub listen: Option<String>,
 
     /// Write the metrics to this node_exporter textfile (atomically), e.g.
