@@ -20,8 +20,12 @@ use crate::export::text::human_secs;
 use crate::pool::Pool;
 use crate::report::AlertRecord;
 
+const EXHAUSTED: u8 = 0;
+const LOW: u8 = 1;
+const RATE: u8 = 2;
 const LONG: u8 = 3;
 const ORPHAN: u8 = 4;
+const ALL_RULES: u8 = 0b11_1111;
 
 /// The rules, in the order they are evaluated and listed.
 pub const RULES: [&str; 6] = [
@@ -149,7 +153,7 @@ pub struct Engine {
     window_failed: u64,
     /// Open allocations by start time, for the long-allocation rule.
     open: BTreeSet<(Millis, String)>,
-    open_start: BTreeMap<String, Millis>,
+    open_start: foldhash::HashMap<String, Millis>,
     orphans: BTreeMap<String, Millis>,
     /// (time, utilization area, time with known total) samples for the imbalance window.
     util: VecDeque<(Millis, f64, i64)>,
@@ -177,7 +181,7 @@ impl Engine {
             window: VecDeque::new(),
             window_failed: 0,
             open: BTreeSet::new(),
-            open_start: BTreeMap::new(),
+            open_start: Default::default(),
             orphans: BTreeMap::new(),
             util: VecDeque::new(),
             last_eval: None,
@@ -210,11 +214,11 @@ impl Engine {
         }
     }
 
-    /// Update the engine's windows with an event (already applied to the pool). Returns whether
-    /// the event calls for an evaluation at its own time, besides the periodic ones: the
-    /// incidents whose alerts fire or resolve at the event.
-    pub fn observe(&mut self, ev: &Event) -> bool {
+    /// Update the engine's windows with an event (already applied to the pool). Returns the
+    /// rules (bit `i` for `RULES[i]`) the event can change, to be evaluated at its own time.
+    pub fn observe(&mut self, ev: &Event) -> u8 {
         let t = ev.time;
+        let rate_active = self.instances.keys().any(|(i, _)| *i == RATE);
         match &ev.kind {
             Kind::AllocAttempt { org } => self.window.push_back((t, org.clone(), None)),
             Kind::AllocFailed { org, reason, .. } => {
@@ -252,13 +256,28 @@ impl Engine {
             }
             _ => {}
         }
-        // Every event that changes what a rule looks at is evaluated at its own time, so
-        // conditions start (and incidents fire and resolve) at the right moment; the periodic
-        // evaluations only cover what time alone changes.
-        !matches!(
-            ev.kind,
-            Kind::AllocReady { .. } | Kind::Reused { .. } | Kind::GatewayReady { .. }
-        )
+        // Every event is evaluated, at its own time, for the rules it can change, so conditions
+        // start (and incidents fire and resolve) at the right moment; the periodic evaluations
+        // only cover what time alone changes.
+        let clears = self.to_clear.iter().fold(0u8, |m, (i, _)| m | (1 << i));
+        let bit = |i: u8| 1u8 << i;
+        match &ev.kind {
+            // One more attempt lowers the failure rate, or brings it to the minimum of attempts.
+            Kind::AllocAttempt { .. } if rate_active || self.window_failed > 0 => bit(RATE),
+            Kind::AllocFailed { reason, .. } => {
+                bit(RATE)
+                    | if *reason == Reason::NoGatewayAvailable {
+                        bit(EXHAUSTED)
+                    } else {
+                        0
+                    }
+            }
+            Kind::Allocated { .. } => bit(EXHAUSTED) | bit(LOW) | clears,
+            Kind::Deallocated { .. } | Kind::Rollback { .. } => bit(LOW) | clears,
+            Kind::Orphaned { .. } => bit(ORPHAN) | bit(LOW),
+            Kind::PoolSnapshot { .. } => bit(LOW),
+            _ => 0,
+        }
     }
 
     /// The organization's allocation ended (or was replaced): its per-organization alerts clear.
@@ -317,6 +336,11 @@ impl Engine {
     /// Evaluate every rule at `now` and return the notifications of the transitions.
     pub fn evaluate(&mut self, now: Millis, pool: &Pool) -> Vec<Notification> {
         self.last_eval = Some(now);
+        self.evaluate_rules(now, pool, ALL_RULES)
+    }
+
+    /// Evaluate the rules in `mask` (bit `i` for `RULES[i]`) at `now`.
+    fn evaluate_rules(&mut self, now: Millis, pool: &Pool, mask: u8) -> Vec<Notification> {
         let horizon = now - self.cfg.failure_rate.window.ms();
         while self.window.front().is_some_and(|(t, _, _)| *t <= horizon) {
             if let Some((_, _, r)) = self.window.pop_front()
@@ -340,16 +364,29 @@ impl Engine {
 
         let mut out = Vec::new();
         for (idx, rule) in RULES.iter().enumerate() {
+            if mask & (1 << idx) == 0 {
+                continue;
+            }
             let (enabled, for_, verdicts) = self.verdicts(rule, now, pool, area, known);
             if !enabled {
                 continue;
             }
             self.step(idx as u8, now, for_, verdicts, &mut out);
         }
-        self.long_limit = Some(now - self.cfg.long_allocation.max_age.ms());
-        self.to_clear.clear();
+        if mask & (1 << LONG) != 0 {
+            self.long_limit = Some(now - self.cfg.long_allocation.max_age.ms());
+        }
+        self.to_clear.retain(|(i, _)| mask & (1 << i) == 0);
         self.repeats(now, &mut out);
         out
+    }
+
+    /// Evaluate what an event (already observed) can have changed, at its time.
+    pub fn evaluate_event(&mut self, now: Millis, pool: &Pool, mask: u8) -> Vec<Notification> {
+        if mask == 0 {
+            return Vec::new();
+        }
+        self.evaluate_rules(now, pool, mask)
     }
 
     /// Notify firing alerts again every `repeat_interval`.
@@ -923,10 +960,12 @@ impl Replay<'_> {
     pub fn event(&mut self, ev: &mut Event, out: &mut Vec<Notification>) {
         self.ticks_until(ev.time, out);
         self.pool.apply(ev);
-        let wants = self.engine.observe(ev);
+        let mask = self.engine.observe(ev);
         let now = ev.time.max(self.pool.now.unwrap_or(ev.time));
-        if wants || self.engine.due(now) {
+        if self.engine.due(now) {
             out.extend(self.engine.evaluate(now, self.pool));
+        } else {
+            out.extend(self.engine.evaluate_event(now, self.pool, mask));
         }
     }
 
