@@ -158,8 +158,11 @@ pub struct Engine {
     /// (time, utilization area, time with known total) samples for the imbalance window.
     util: VecDeque<(Millis, f64, i64)>,
     last_eval: Option<Millis>,
-    /// Open allocations that started before this were already judged by long_allocation.
+    /// Open allocations that started before this were already judged by long_allocation…
     long_limit: Option<Millis>,
+    /// …except these, which arrived after their start had been passed (a clock ahead of the
+    /// log: the wall clock in `watch` and `check`).
+    long_late: Vec<String>,
     /// Per-organization instances whose allocation ended or was cleaned up since the last
     /// evaluation.
     to_clear: Vec<(u8, String)>,
@@ -186,6 +189,7 @@ impl Engine {
             util: VecDeque::new(),
             last_eval: None,
             long_limit: None,
+            long_late: Vec::new(),
             to_clear: Vec::new(),
             next_repeat: None,
             history: Vec::new(),
@@ -247,6 +251,9 @@ impl Engine {
                 self.close(org);
                 self.open.insert((t, org.clone()));
                 self.open_start.insert(org.clone(), t);
+                if self.long_limit.is_some_and(|l| t < l) {
+                    self.long_late.push(org.clone());
+                }
             }
             Kind::Deallocated { org, .. } | Kind::Rollback { org, .. } => {
                 self.close(org);
@@ -375,6 +382,7 @@ impl Engine {
         }
         if mask & (1 << LONG) != 0 {
             self.long_limit = Some(now - self.cfg.long_allocation.max_age.ms());
+            self.long_late.clear();
         }
         self.to_clear.retain(|(i, _)| mask & (1 << i) == 0);
         self.repeats(now, &mut out);
@@ -674,9 +682,15 @@ impl Engine {
                 // Only allocations that crossed the limit since the last evaluation are new;
                 // firing ones are revisited by the repeat pass, ended ones come from `to_clear`.
                 let from = self.long_limit.unwrap_or(Millis::MIN).min(limit);
+                let late = self.long_late.iter().filter_map(|org| {
+                    let start = *self.open_start.get(org)?;
+                    (start < from).then_some((start, org))
+                });
                 let mut v: Vec<Verdict> = self
                     .open
                     .range((from, String::new())..(limit, String::new()))
+                    .map(|(start, org)| (*start, org))
+                    .chain(late)
                     .map(|(start, org)| {
                         let age_s = (now - start) as f64 / 1000.0;
                         let gateway = pool.open.get(org).map_or("?", |o| o.gateway.as_str());
@@ -1218,6 +1232,23 @@ mod tests {
             s.out[0].alert.labels.get("org").map(String::as_str),
             Some("a")
         );
+    }
+
+    #[test]
+    fn an_allocation_read_after_the_clock_passed_it_is_still_judged() {
+        let mut cfg = only("long_allocation");
+        cfg.long_allocation.max_age = Dur::secs(3600);
+        let mut s = Sim::new(10, cfg);
+        s.alloc(0, "a");
+        // `check` evaluates at the wall clock, far after the log…
+        let now = T0 + 10 * 3_600_000;
+        let first = s.engine.evaluate(now, &s.pool);
+        assert_eq!(first.len(), 1);
+        // …then reads an allocation older than the limit on its next run.
+        s.alloc(5 * 3600, "b");
+        let next = s.engine.evaluate(now + 60_000, &s.pool);
+        assert_eq!(next.len(), 1, "{next:?}");
+        assert_eq!(next[0].alert.labels["org"], "b");
     }
 
     #[test]
