@@ -309,14 +309,9 @@ pub struct WatchArgs {
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Prometheus")]
 pub struct ExportArgs {
-    /// Serve /metrics (and /healthz) on ADDR; `--listen` alone: 127.0.0.1:9464.
-    #[arg(
-        long,
-        value_name = "ADDR",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = "127.0.0.1:9464"
-    )]
+    /// Serve /metrics (and /healthz) on ADDR, e.g. 127.0.0.1:9464 (loopback unless you say
+    /// otherwise).
+    #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
 
     /// Write the metrics to this node_exporter textfile (atomically), e.g.

@@ -93,7 +93,10 @@ impl Live {
             Live::Stdin(s) => {
                 let (chunks, eof) = s.wait(timeout);
                 if eof && chunks.is_empty() {
-                    Ok(None)
+                    match s.error() {
+                        Some(e) => Err(anyhow::anyhow!("error reading <stdin>: {e}")),
+                        None => Ok(None),
+                    }
                 } else {
                     Ok(Some((chunks, Vec::new())))
                 }

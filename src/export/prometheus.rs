@@ -65,7 +65,12 @@ impl Out {
         } else {
             name
         };
-        let _ = writeln!(self.s, "# HELP {fam} {help}");
+        // HELP text: backslash and newline escaped (and, in OpenMetrics, double quotes).
+        let mut h = help.replace('\\', "\\\\").replace('\n', "\\n");
+        if self.fmt == Format::OpenMetrics {
+            h = h.replace('"', "\\\"");
+        }
+        let _ = writeln!(self.s, "# HELP {fam} {h}");
         let _ = writeln!(self.s, "# TYPE {fam} {kind}");
         if let (Format::OpenMetrics, Some(u)) = (self.fmt, unit) {
             let _ = writeln!(self.s, "# UNIT {fam} {u}");
@@ -293,65 +298,57 @@ pub fn render(
     if opts.per_org {
         let mut orgs: Vec<(&String, &crate::pool::OrgStats)> = pool.orgs.iter().collect();
         orgs.sort_by(|a, b| a.0.cmp(b.0));
-        o.family(
-            "gwmon_org_allocations_total",
-            "counter",
-            "Gateways allocated, per organization (beyond --max-orgs: org=\"other\").",
-            None,
-        );
-        for (org, s) in &orgs {
-            o.sample(
+        type Get = fn(&crate::pool::OrgStats) -> f64;
+        let families: [(&str, &str, Option<&str>, Get); 3] = [
+            (
                 "gwmon_org_allocations_total",
-                &[("org", org)],
-                s.allocated as f64,
-            );
-        }
-        if pool.other_orgs {
-            o.sample(
-                "gwmon_org_allocations_total",
-                &[("org", "other")],
-                pool.other.allocated as f64,
-            );
-        }
-        o.family(
-            "gwmon_org_allocation_failures_total",
-            "counter",
-            "Failed allocation attempts, per organization.",
-            None,
-        );
-        for (org, s) in &orgs {
-            o.sample(
+                "Gateways allocated, per organization.",
+                None,
+                |s| s.allocated as f64,
+            ),
+            (
                 "gwmon_org_allocation_failures_total",
-                &[("org", org)],
-                s.failed as f64,
-            );
-        }
-        if pool.other_orgs {
-            o.sample(
-                "gwmon_org_allocation_failures_total",
-                &[("org", "other")],
-                pool.other.failed as f64,
-            );
-        }
-        o.family(
-            "gwmon_org_held_seconds_total",
-            "counter",
-            "Seconds gateways were held by completed allocations, per organization.",
-            Some("seconds"),
-        );
-        for (org, s) in &orgs {
-            o.sample(
+                "Failed allocation attempts, per organization.",
+                None,
+                |s| s.failed as f64,
+            ),
+            (
                 "gwmon_org_held_seconds_total",
-                &[("org", org)],
-                s.held_ms as f64 / 1000.0,
-            );
+                "Seconds gateways were held by completed allocations, per organization.",
+                Some("seconds"),
+                |s| s.held_ms as f64 / 1000.0,
+            ),
+        ];
+        for (name, help, unit, get) in families {
+            o.family(name, "counter", help, unit);
+            for (org, st) in &orgs {
+                o.sample(name, &[("org", org)], get(st));
+            }
         }
-        if pool.other_orgs {
-            o.sample(
-                "gwmon_org_held_seconds_total",
-                &[("org", "other")],
-                pool.other.held_ms as f64 / 1000.0,
-            );
+        // Organizations beyond --max-orgs: their own families, so no real organization id can
+        // collide with the bucket.
+        for (name, help, unit, get) in [
+            (
+                "gwmon_orgs_folded_allocations_total",
+                "Gateways allocated to organizations beyond --max-orgs.",
+                None,
+                (|s| s.allocated as f64) as Get,
+            ),
+            (
+                "gwmon_orgs_folded_allocation_failures_total",
+                "Failed allocation attempts of organizations beyond --max-orgs.",
+                None,
+                |s| s.failed as f64,
+            ),
+            (
+                "gwmon_orgs_folded_held_seconds_total",
+                "Seconds held by completed allocations of organizations beyond --max-orgs.",
+                Some("seconds"),
+                |s| s.held_ms as f64 / 1000.0,
+            ),
+        ] {
+            o.family(name, "counter", help, unit);
+            o.sample(name, &[], get(&pool.other));
         }
     }
     if fmt == Format::OpenMetrics {
@@ -371,6 +368,19 @@ pub fn negotiate(accept: Option<&str>) -> Format {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn help_text_is_escaped() {
+        let mut o = Out {
+            s: String::new(),
+            fmt: Format::OpenMetrics,
+        };
+        o.family("m", "gauge", "a \"quoted\" back\\slash\nline", None);
+        assert_eq!(
+            o.s.lines().next().unwrap(),
+            r#"# HELP m a \"quoted\" back\\slash\nline"#
+        );
+    }
 
     #[test]
     fn escapes_label_values() {

@@ -3,6 +3,7 @@
 mod bad_input;
 mod check;
 mod common;
+mod prometheus;
 mod replay;
 mod simulated;
 mod watch;

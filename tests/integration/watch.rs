@@ -242,3 +242,69 @@ fn alerts_reach_a_real_alertmanager() {
     unsafe_terminate(&child.0);
     assert!(child.0.wait().unwrap().success());
 }
+
+#[test]
+fn events_follow_streams_each_event_once_across_rotations() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("ganymede.log");
+    std::fs::write(&log, "").unwrap();
+    let mut child = Proc(
+        gwmon()
+            .args(["events", "--follow", "--from-start"])
+            .arg(&log)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let rx = lines_of(&mut child.0);
+    let org = |i: u32| format!("00000000-0000-4000-8000-{i:012}");
+    let attempt = |i: u32| {
+        line(
+            &now_iso(),
+            "INFO",
+            "GATEWAY_ALLOC",
+            &format!("Starting gateway for org {}", org(i)),
+        )
+    };
+    let mut seen: std::collections::BTreeMap<String, u32> = Default::default();
+    // Take events until `want` has been seen (or the deadline passes).
+    let mut drain = |seen: &mut std::collections::BTreeMap<String, u32>, want: &str, secs: u64| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while !seen.contains_key(want) && std::time::Instant::now() < deadline {
+            if let Ok(l) = rx.recv_timeout(std::time::Duration::from_millis(100)) {
+                let v: serde_json::Value = serde_json::from_str(&l).unwrap();
+                assert_eq!(v["event"], "alloc_attempt");
+                *seen
+                    .entry(v["org"].as_str().unwrap().to_owned())
+                    .or_insert(0) += 1;
+            }
+        }
+    };
+    // Wait until gwmon follows the file: a marker line comes back.
+    append(&log, &attempt(999_999));
+    drain(&mut seen, &org(999_999), 15);
+    let mut expected = 1;
+    for round in 0..3u32 {
+        for i in 0..50 {
+            append(&log, &attempt(round * 100 + i));
+        }
+        expected += 50;
+        // Rotations are far apart in real life: let gwmon reach this round's end first (a file
+        // rotated away twice before it is looked at is lost to tail -F too).
+        drain(&mut seen, &org(round * 100 + 49), 15);
+        // logrotate `create`: a line lands in the old file after the rename.
+        let rotated = dir.path().join(format!("ganymede.log.{round}"));
+        std::fs::rename(&log, &rotated).unwrap();
+        append(&rotated, &attempt(round * 100 + 99));
+        expected += 1;
+        std::fs::write(&log, "").unwrap();
+    }
+    append(&log, &attempt(777_777));
+    expected += 1;
+    drain(&mut seen, &org(777_777), 15);
+    // A little longer: nothing is repeated.
+    drain(&mut seen, "never", 2);
+    assert_eq!(seen.len() as u32, expected, "every event arrives: {seen:?}");
+    assert!(seen.values().all(|n| *n == 1), "no event twice: {seen:?}");
+}
