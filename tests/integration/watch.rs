@@ -269,7 +269,7 @@ fn events_follow_streams_each_event_once_across_rotations() {
     };
     let mut seen: std::collections::BTreeMap<String, u32> = Default::default();
     // Take events until `want` has been seen (or the deadline passes).
-    let mut drain = |seen: &mut std::collections::BTreeMap<String, u32>, want: &str, secs: u64| {
+    let drain = |seen: &mut std::collections::BTreeMap<String, u32>, want: &str, secs: u64| {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
         while !seen.contains_key(want) && std::time::Instant::now() < deadline {
             if let Ok(l) = rx.recv_timeout(std::time::Duration::from_millis(100)) {
