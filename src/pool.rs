@@ -683,3 +683,246 @@ fn gateway_key(emitter: Option<&str>, input: u32) -> String {
         None => format!("input#{input}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Origin;
+
+    const T0: Millis = 1_772_600_400_000; // 2026-03-04T05:00:00Z, on an hour
+
+    fn ev(secs: i64, kind: Kind) -> Event {
+        Event {
+            time: T0 + secs * 1000,
+            kind,
+            origin: Origin { input: 0, line: 1 },
+            raw: String::new(),
+        }
+    }
+
+    fn alloc(org: &str) -> Kind {
+        Kind::Allocated {
+            org: org.into(),
+            gateway: format!("gw-{org}"),
+            port: Some(7100),
+        }
+    }
+
+    fn dealloc(org: &str) -> Kind {
+        Kind::Deallocated {
+            org: org.into(),
+            gateway: "uuid".into(),
+            duration_s: None,
+        }
+    }
+
+    fn pool(size: Option<u64>) -> Pool {
+        Pool::new(PoolConfig {
+            pool_size: size,
+            max_orgs: 100,
+        })
+    }
+
+    fn apply(p: &mut Pool, secs: i64, kind: Kind) -> Event {
+        let mut e = ev(secs, kind);
+        p.apply(&mut e);
+        e
+    }
+
+    #[test]
+    fn durations_and_the_join_by_organization() {
+        let mut p = pool(Some(4));
+        apply(&mut p, 0, alloc("a"));
+        apply(&mut p, 10, alloc("b"));
+        let e = apply(&mut p, 70, dealloc("a"));
+        assert_eq!(e.kind, Kind::Deallocated { org: "a".into(), gateway: "uuid".into(), duration_s: Some(70.0) });
+        let e = apply(
+            &mut p,
+            100,
+            Kind::Rollback {
+                org: "b".into(),
+                gateway: "g".into(),
+                duration_s: None,
+            },
+        );
+        assert!(matches!(e.kind, Kind::Rollback { duration_s: Some(d), .. } if d == 90.0));
+        let r = p.report(&ReadStats::default());
+        assert_eq!(r.durations_s.count, 2);
+        assert_eq!(r.durations_s.max, 90.0);
+        assert_eq!(r.allocations.open, 0);
+        assert_eq!(r.pool.peak_allocated, 2);
+        assert_eq!(r.pool.available, Some(4));
+    }
+
+    #[test]
+    fn anomalies_do_not_break_the_state() {
+        let mut p = pool(Some(4));
+        apply(&mut p, 0, dealloc("ghost"));
+        apply(&mut p, 1, alloc("a"));
+        apply(&mut p, 2, alloc("a")); // second allocation for a holder
+        apply(&mut p, 50, dealloc("a"));
+        let r = p.report(&ReadStats::default());
+        assert_eq!(r.anomalies.dealloc_without_alloc, 1);
+        assert_eq!(r.anomalies.double_alloc, 1);
+        assert_eq!(r.durations_s.count, 1, "the replaced allocation has no known end");
+        assert_eq!(r.durations_s.max, 48.0);
+        assert_eq!(r.pool.allocated, 0);
+    }
+
+    #[test]
+    fn orphans_stay_out_of_the_pool_until_deallocated() {
+        let mut p = pool(Some(3));
+        apply(&mut p, 0, alloc("a"));
+        let orphan = |org: &str| Kind::Orphaned {
+            org: org.into(),
+            error: "Cleanup failed".into(),
+        };
+        apply(&mut p, 5, orphan("a"));
+        apply(&mut p, 6, orphan("z")); // no allocation seen: the orphan opens one
+        let r = p.report(&ReadStats::default());
+        assert_eq!((r.pool.allocated, r.pool.orphaned, r.pool.available), (0, 2, Some(1)));
+        assert_eq!(r.allocations.open, 2);
+        assert_eq!(r.pool.peak_allocated, 2);
+        apply(&mut p, 100, dealloc("a"));
+        let r = p.report(&ReadStats::default());
+        assert_eq!((r.pool.orphaned, r.pool.available), (1, Some(2)));
+        assert_eq!(r.durations_s.max, 100.0);
+    }
+
+    #[test]
+    fn total_from_config_else_latest_snapshot_else_unknown() {
+        let mut p = pool(None);
+        apply(&mut p, 0, alloc("a"));
+        let r = p.report(&ReadStats::default());
+        assert_eq!((r.pool.total, r.pool.total_source.as_str()), (None, "unknown"));
+        assert_eq!(r.pool.available, None);
+        assert_eq!(r.pool.utilization, None);
+        assert_eq!(r.pool.utilization_mean, None);
+        assert_eq!(r.exhaustion.exhausted_s, None);
+        let snap = |total| Kind::PoolSnapshot {
+            total,
+            used: 1,
+            ready: total - 1,
+            unused_not_ready: 0,
+        };
+        apply(&mut p, 100, snap(2));
+        apply(&mut p, 200, snap(4));
+        let r = p.report(&ReadStats::default());
+        assert_eq!((r.pool.total, r.pool.total_source.as_str()), (Some(4), "snapshot"));
+        // Known for 100 s: 50 s at 1/2, then 0 s more (the window ends at the last event).
+        assert_eq!(r.pool.utilization_mean, Some(0.5));
+        let mut c = pool(Some(8));
+        apply(&mut c, 0, snap(2));
+        assert_eq!(c.total(), Some(8));
+        assert_eq!(c.total_source(), "config");
+    }
+
+    #[test]
+    fn exhaustion_episodes_and_time_without_a_free_gateway() {
+        let mut p = pool(Some(1));
+        let refuse = |org: &str| Kind::AllocFailed {
+            org: org.into(),
+            reason: Reason::NoGatewayAvailable,
+            message: "no_gateway_available".into(),
+        };
+        apply(&mut p, 0, alloc("a"));
+        apply(&mut p, 10, refuse("b"));
+        apply(&mut p, 20, refuse("c"));
+        apply(&mut p, 30, dealloc("a"));
+        apply(&mut p, 40, alloc("b"));
+        apply(&mut p, 50, refuse("c"));
+        apply(&mut p, 60, dealloc("b"));
+        let r = p.report(&ReadStats::default());
+        assert_eq!((r.exhaustion.failures, r.exhaustion.episodes), (3, 2));
+        assert_eq!(r.exhaustion.exhausted_s, Some(50.0));
+        assert_eq!(r.allocations.failures_by_reason.no_gateway_available, 3);
+        assert_eq!(r.pool.utilization_mean, Some(50.0 / 60.0));
+    }
+
+    #[test]
+    fn time_going_backwards_never_runs_the_clock_back() {
+        let mut p = pool(Some(2));
+        apply(&mut p, 100, alloc("a"));
+        apply(&mut p, 50, dealloc("a"));
+        let r = p.report(&ReadStats::default());
+        assert_eq!(r.durations_s.max, 0.0, "a negative duration is clamped");
+        assert_eq!(p.now, Some(T0 + 100_000));
+    }
+
+    #[test]
+    fn recycling_gateways_between_shutdown_and_ready() {
+        let mut p = pool(None);
+        let idle = |g: &str| Kind::IdleShutdown {
+            gateway: Some(g.into()),
+            idle_ms: 1_800_000,
+        };
+        let ready = |g: &str| Kind::GatewayReady {
+            gateway: Some(g.into()),
+        };
+        apply(&mut p, 0, idle("gw-pool-1"));
+        apply(&mut p, 1, idle("gw-pool-2"));
+        apply(&mut p, 2, ready("gw-pool-1"));
+        assert_eq!(p.recycling.len(), 1);
+        // Without an emitter, the input names the gateway (one file per container).
+        let mut e = ev(3, Kind::IdleShutdown { gateway: None, idle_ms: 1 });
+        e.origin.input = 7;
+        p.apply(&mut e);
+        assert!(p.recycling.contains("input#7"));
+    }
+
+    #[test]
+    fn organizations_beyond_the_limit_are_folded() {
+        let mut p = Pool::new(PoolConfig {
+            pool_size: Some(10),
+            max_orgs: 2,
+        });
+        for (i, o) in ["a", "b", "c", "d"].iter().enumerate() {
+            apply(&mut p, i as i64, alloc(o));
+        }
+        let r = p.report(&ReadStats::default());
+        assert_eq!(r.orgs.distinct, 2);
+        let other = r.orgs.other.expect("folded");
+        assert_eq!(other.allocated, 2);
+        assert_eq!(r.orgs.top.len(), 2);
+    }
+
+    #[test]
+    fn rates_are_contiguous_utc_hours() {
+        let mut p = pool(Some(2));
+        apply(&mut p, 0, alloc("a"));
+        apply(&mut p, 3 * 3600 + 5, alloc("b"));
+        let r = p.report(&ReadStats::default());
+        let hours: Vec<(String, u64)> = r
+            .rate
+            .per_hour
+            .iter()
+            .map(|b| (b.start.clone(), b.allocated))
+            .collect();
+        assert_eq!(
+            hours,
+            vec![
+                ("2026-03-04T05:00:00.000Z".into(), 1),
+                ("2026-03-04T06:00:00.000Z".into(), 0),
+                ("2026-03-04T07:00:00.000Z".into(), 0),
+                ("2026-03-04T08:00:00.000Z".into(), 1)
+            ]
+        );
+        assert_eq!(r.rate.per_day.len(), 1);
+        assert_eq!(r.rate.per_day[0].allocated, 2);
+    }
+
+    #[test]
+    fn warm_up_before_since_rebuilds_state_without_counting() {
+        let mut p = pool(Some(4));
+        p.counting = false;
+        apply(&mut p, 0, alloc("a"));
+        p.start_counting(T0 + 60_000);
+        apply(&mut p, 120, dealloc("a"));
+        let r = p.report(&ReadStats::default());
+        assert_eq!(r.allocations.allocated, 0, "before --since: not counted");
+        assert_eq!(r.allocations.deallocated, 1);
+        assert_eq!(r.durations_s.max, 120.0, "but the allocation's start is known");
+        assert_eq!(r.window.start.as_deref(), Some("2026-03-04T05:01:00.000Z"));
+        assert_eq!(r.anomalies.dealloc_without_alloc, 0);
+    }
+}

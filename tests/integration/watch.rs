@@ -308,3 +308,94 @@ fn events_follow_streams_each_event_once_across_rotations() {
     assert_eq!(seen.len() as u32, expected, "every event arrives: {seen:?}");
     assert!(seen.values().all(|n| *n == 1), "no event twice: {seen:?}");
 }
+
+#[test]
+fn exec_runs_the_command_with_the_alert_and_sigusr1_prints_the_pool_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("ganymede.log");
+    let out_dir = dir.path().join("calls");
+    std::fs::create_dir(&out_dir).unwrap();
+    // The command sees the alert in its environment and as JSON on stdin; no shell is
+    // involved in running it, and the log text never reaches a command line.
+    let script = dir.path().join("hook.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nf={}/$GWMON_ALERT_STATUS-$$\nenv | grep '^GWMON_ALERT_' > \"$f.env\"\ncat > \"$f.json\"\n",
+            out_dir.display()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .args(["+x", script.to_str().unwrap()])
+        .status()
+        .unwrap();
+    std::fs::write(&log, "").unwrap();
+    let mut child = Proc(
+        gwmon()
+            .args(["watch", "--from-start", "--pool-size", "1", "-q"])
+            .args(["--exec", script.to_str().unwrap()])
+            .arg(&log)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    append(&log, &refusal_burst());
+    let files = |prefix: &str| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&out_dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                let n = p.file_name().unwrap().to_string_lossy().into_owned();
+                n.starts_with(prefix) && n.ends_with(".json")
+            })
+            .collect()
+    };
+    let fired = wait_for(15, "the --exec command for FIRING", || {
+        files("firing")
+            .into_iter()
+            .find(|p| std::fs::read_to_string(p).is_ok_and(|s| s.ends_with('}')))
+    });
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&fired).unwrap()).unwrap();
+    assert_eq!(v["rule"], "pool_exhausted");
+    assert_eq!(v["status"], "firing");
+    let env = std::fs::read_to_string(fired.with_extension("env")).unwrap();
+    assert!(env.contains("GWMON_ALERT_RULE=pool_exhausted"), "{env}");
+    assert!(env.contains("GWMON_ALERT_SEVERITY=critical"), "{env}");
+    append(&log, &recovery());
+    wait_for(15, "the --exec command for RESOLVED", || {
+        files("resolved").pop()
+    });
+    // SIGUSR1: the pool line on stderr.
+    std::process::Command::new("kill")
+        .args(["-USR1", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    unsafe_terminate(&child.0);
+    let out = child.0.wait_with_output_ref();
+    let pool_lines = out
+        .lines()
+        .filter(|l| l.contains(" pool 1/1 allocated"))
+        .count();
+    assert!(pool_lines >= 2, "SIGUSR1 and the final summary: {out}");
+}
+
+trait WaitRef {
+    fn wait_with_output_ref(&mut self) -> String;
+}
+
+impl WaitRef for std::process::Child {
+    fn wait_with_output_ref(&mut self) -> String {
+        use std::io::Read;
+        let _ = self.wait();
+        let mut s = String::new();
+        if let Some(mut e) = self.stderr.take() {
+            let _ = e.read_to_string(&mut s);
+        }
+        s
+    }
+}
