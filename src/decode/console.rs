@@ -13,7 +13,7 @@ pub fn decode(line: &str) -> Result<Option<Record<'_>>, Malformed> {
     if !line.as_bytes().first().is_some_and(u8::is_ascii_digit) {
         return Ok(None);
     }
-    let Some(sp) = line.find(' ') else {
+    let Some(sp) = memchr::memchr(b' ', line.as_bytes()) else {
         return Err(Malformed("console line without priority"));
     };
     let Some(time) = time::parse_rfc3339(&line[..sp]) else {
@@ -40,7 +40,7 @@ pub fn decode(line: &str) -> Result<Option<Record<'_>>, Malformed> {
 /// `[TEXT   ]rest` → (`TEXT`, `rest`).
 fn bracketed(s: &str) -> Option<(&str, &str)> {
     let s = s.strip_prefix('[')?;
-    let end = s.find(']')?;
+    let end = memchr::memchr(b']', s.as_bytes())?;
     Some((s[..end].trim_end_matches(' '), &s[end + 1..]))
 }
 
