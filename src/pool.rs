@@ -735,7 +735,14 @@ mod tests {
         apply(&mut p, 0, alloc("a"));
         apply(&mut p, 10, alloc("b"));
         let e = apply(&mut p, 70, dealloc("a"));
-        assert_eq!(e.kind, Kind::Deallocated { org: "a".into(), gateway: "uuid".into(), duration_s: Some(70.0) });
+        assert_eq!(
+            e.kind,
+            Kind::Deallocated {
+                org: "a".into(),
+                gateway: "uuid".into(),
+                duration_s: Some(70.0)
+            }
+        );
         let e = apply(
             &mut p,
             100,
@@ -764,7 +771,10 @@ mod tests {
         let r = p.report(&ReadStats::default());
         assert_eq!(r.anomalies.dealloc_without_alloc, 1);
         assert_eq!(r.anomalies.double_alloc, 1);
-        assert_eq!(r.durations_s.count, 1, "the replaced allocation has no known end");
+        assert_eq!(
+            r.durations_s.count, 1,
+            "the replaced allocation has no known end"
+        );
         assert_eq!(r.durations_s.max, 48.0);
         assert_eq!(r.pool.allocated, 0);
     }
@@ -780,7 +790,10 @@ mod tests {
         apply(&mut p, 5, orphan("a"));
         apply(&mut p, 6, orphan("z")); // no allocation seen: the orphan opens one
         let r = p.report(&ReadStats::default());
-        assert_eq!((r.pool.allocated, r.pool.orphaned, r.pool.available), (0, 2, Some(1)));
+        assert_eq!(
+            (r.pool.allocated, r.pool.orphaned, r.pool.available),
+            (0, 2, Some(1))
+        );
         assert_eq!(r.allocations.open, 2);
         assert_eq!(r.pool.peak_allocated, 2);
         apply(&mut p, 100, dealloc("a"));
@@ -794,7 +807,10 @@ mod tests {
         let mut p = pool(None);
         apply(&mut p, 0, alloc("a"));
         let r = p.report(&ReadStats::default());
-        assert_eq!((r.pool.total, r.pool.total_source.as_str()), (None, "unknown"));
+        assert_eq!(
+            (r.pool.total, r.pool.total_source.as_str()),
+            (None, "unknown")
+        );
         assert_eq!(r.pool.available, None);
         assert_eq!(r.pool.utilization, None);
         assert_eq!(r.pool.utilization_mean, None);
@@ -808,7 +824,10 @@ mod tests {
         apply(&mut p, 100, snap(2));
         apply(&mut p, 200, snap(4));
         let r = p.report(&ReadStats::default());
-        assert_eq!((r.pool.total, r.pool.total_source.as_str()), (Some(4), "snapshot"));
+        assert_eq!(
+            (r.pool.total, r.pool.total_source.as_str()),
+            (Some(4), "snapshot")
+        );
         // Known for 100 s: 50 s at 1/2, then 0 s more (the window ends at the last event).
         assert_eq!(r.pool.utilization_mean, Some(0.5));
         let mut c = pool(Some(8));
@@ -864,7 +883,13 @@ mod tests {
         apply(&mut p, 2, ready("gw-pool-1"));
         assert_eq!(p.recycling.len(), 1);
         // Without an emitter, the input names the gateway (one file per container).
-        let mut e = ev(3, Kind::IdleShutdown { gateway: None, idle_ms: 1 });
+        let mut e = ev(
+            3,
+            Kind::IdleShutdown {
+                gateway: None,
+                idle_ms: 1,
+            },
+        );
         e.origin.input = 7;
         p.apply(&mut e);
         assert!(p.recycling.contains("input#7"));
@@ -921,7 +946,10 @@ mod tests {
         let r = p.report(&ReadStats::default());
         assert_eq!(r.allocations.allocated, 0, "before --since: not counted");
         assert_eq!(r.allocations.deallocated, 1);
-        assert_eq!(r.durations_s.max, 120.0, "but the allocation's start is known");
+        assert_eq!(
+            r.durations_s.max, 120.0,
+            "but the allocation's start is known"
+        );
         assert_eq!(r.window.start.as_deref(), Some("2026-03-04T05:01:00.000Z"));
         assert_eq!(r.anomalies.dealloc_without_alloc, 0);
     }

@@ -381,11 +381,36 @@ pub fn write_report(out: &mut impl Write, r: &Report, color: bool) -> io::Result
     }
 
     if !r.alerts.is_empty() {
-        writeln!(out, "{}", st.head("ALERTS"))?;
+        let mut per_rule: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
         for al in &r.alerts {
+            let e = per_rule.entry(al.rule.as_str()).or_default();
+            e.0 += 1;
+            e.1 += usize::from(al.resolved_at.is_none());
+        }
+        let counts: Vec<String> = per_rule
+            .iter()
+            .map(|(rule, (n, open))| {
+                let still = if *open > 0 {
+                    format!(", {open} still firing")
+                } else {
+                    String::new()
+                };
+                st.bad(&format!("{rule} {n}{still}"), *open > 0)
+            })
+            .collect();
+        writeln!(out, "{}  {}", st.head("ALERTS"), counts.join(" · "))?;
+        const SHOWN: usize = 15;
+        if r.alerts.len() > SHOWN {
             writeln!(
                 out,
-                "  {} → {}  {:<16} {:<8} {}",
+                "  … {} earlier (gwmon alerts lists them all)",
+                r.alerts.len() - SHOWN
+            )?;
+        }
+        for al in &r.alerts[r.alerts.len().saturating_sub(SHOWN)..] {
+            writeln!(
+                out,
+                "  {} → {:<24}  {:<19} {:<8} {}",
                 al.fired_at,
                 al.resolved_at.as_deref().unwrap_or("still firing"),
                 al.rule,
