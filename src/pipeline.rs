@@ -57,8 +57,19 @@ pub struct ReadStats {
 pub struct InputState {
     pub recognizer: Recognizer,
     pub last_time: Option<Millis>,
-    /// A Docker line being joined: first line number, last piece's line number, text so far.
-    piece: Option<(u64, u64, String)>,
+    /// A Docker line being joined from its 16 KiB pieces.
+    piece: Option<Joining>,
+}
+
+/// A Docker line being joined.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Joining {
+    /// Line number of the first piece, and of the latest.
+    first: u64,
+    latest: u64,
+    text: String,
+    /// Longer than the limit: counted once, its remaining pieces dropped.
+    overlong: bool,
 }
 
 /// Sink for diagnostics of one input (skipped lines with `-v`).
@@ -97,39 +108,33 @@ impl InputState {
                 let continues = self
                     .piece
                     .as_ref()
-                    .is_some_and(|(_, prev, _)| *prev + 1 == item.line);
+                    .is_some_and(|j| j.latest + 1 == item.line);
                 if !continues {
                     self.flush_piece(input, opts, stats, diag, out);
                 }
-                let (first, _, mut acc) =
-                    self.piece
-                        .take()
-                        .unwrap_or((item.line, item.line, String::new()));
-                if acc.len() + text.len() > opts.max_line {
+                let mut j = self.piece.take().unwrap_or(Joining {
+                    first: item.line,
+                    latest: item.line,
+                    text: String::new(),
+                    overlong: false,
+                });
+                j.latest = item.line;
+                if !j.overlong && j.text.len() + text.len() > opts.max_line {
                     stats.skipped += 1;
                     diag.skipped(&Skip {
-                        line: first,
+                        line: j.first,
                         reason: "joined Docker line longer than --max-line-length",
-                        excerpt: acc.chars().take(300).collect(),
+                        excerpt: j.text.chars().take(300).collect(),
                     });
-                    // Drop the rest of this line's pieces.
-                    self.piece = (!last).then(|| (first, item.line, String::new()));
-                    if let Some(p) = &mut self.piece {
-                        p.2 = "\u{0}overlong".into();
-                    }
-                    return;
+                    j.overlong = true;
+                    j.text = String::new();
                 }
-                if acc.starts_with('\u{0}') {
-                    // Still inside an overlong joined line.
-                    self.piece = (!last).then_some((first, item.line, acc));
-                    return;
+                if !j.overlong {
+                    j.text.push_str(&text);
                 }
-                acc.push_str(&text);
+                self.piece = Some(j);
                 if last {
-                    self.piece = Some((first, item.line, acc));
                     self.flush_piece(input, opts, stats, diag, out);
-                } else {
-                    self.piece = Some((first, item.line, acc));
                 }
             }
             Body::Rec {
@@ -204,12 +209,15 @@ impl InputState {
         diag: &Diag<'_>,
         out: &mut VecDeque<Event>,
     ) {
-        let Some((first, _, text)) = self.piece.take() else {
+        let Some(Joining {
+            first,
+            text,
+            overlong: false,
+            ..
+        }) = self.piece.take()
+        else {
             return;
         };
-        if text.starts_with('\u{0}') {
-            return;
-        }
         let line = text.strip_suffix('\n').unwrap_or(&text);
         let mut scanned = Scanned::default();
         match console::decode(line) {
@@ -526,4 +534,82 @@ fn merge(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Kind;
+
+    fn piece(line: u64, text: &str, last: bool) -> Item {
+        Item {
+            line,
+            body: Body::Piece {
+                text: text.into(),
+                last,
+            },
+        }
+    }
+
+    fn feed(items: Vec<Item>, max_line: usize) -> (Vec<Event>, ReadStats) {
+        let mut st = InputState::default();
+        let opts = ReadOptions {
+            max_line,
+            ..ReadOptions::default()
+        };
+        let mut stats = ReadStats::default();
+        let diag = Diag {
+            name: "t",
+            verbose: false,
+        };
+        let mut out = VecDeque::new();
+        for i in items {
+            st.feed(0, i, &opts, &mut stats, &diag, &mut out);
+        }
+        st.flush_piece(0, &opts, &mut stats, &diag, &mut out);
+        (out.into(), stats)
+    }
+
+    #[test]
+    fn docker_pieces_are_joined_into_one_line() {
+        let line = "2026-03-04T09:15:02.119Z [ERROR    ] [GATEWAY_ALLOC       ] Failed to start gateway for org o: \"Gateway initialization failed: 502 <html>";
+        let (a, b) = line.split_at(40);
+        let (b, c) = b.split_at(30);
+        let (ev, stats) = feed(
+            vec![
+                piece(7, a, false),
+                piece(8, b, false),
+                piece(9, &format!("{c}...</html>\"\n"), true),
+            ],
+            1 << 20,
+        );
+        assert_eq!(stats.skipped, 0);
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].origin.line, 7);
+        match &ev[0].kind {
+            Kind::AllocFailed {
+                reason, message, ..
+            } => {
+                assert_eq!(*reason, crate::event::Reason::Init);
+                assert!(message.ends_with("...</html>"), "{message}");
+            }
+            k => panic!("{k:?}"),
+        }
+    }
+
+    #[test]
+    fn an_overlong_joined_line_is_counted_once_and_dropped() {
+        let head = "2026-03-04T09:15:02.118Z [INFO     ] [GATEWAY_ALLOC       ] Starting gateway for org o ";
+        let mut items = vec![piece(1, head, false)];
+        for i in 2..10 {
+            items.push(piece(i, &"x".repeat(100), false));
+        }
+        items.push(piece(10, "end\n", true));
+        // The next line, complete, is read normally.
+        items.push(piece(11, "2026-03-04T09:15:03.000Z [INFO     ] [GATEWAY_ALLOC       ] Starting gateway for org p\n", true));
+        let (ev, stats) = feed(items, 300);
+        assert_eq!(stats.skipped, 1);
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].kind, Kind::AllocAttempt { org: "p".into() });
+    }
 }
