@@ -158,6 +158,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Watch(a) => crate::watch::watch(*a),
         Command::Alerts(a) => alerts(a),
         Command::Check(a) => Ok(crate::check::check(a)),
+        Command::Top(a) => crate::tui::top(a),
         Command::Config(a) => config_cmd(a),
         Command::Simulate(a) => crate::simulate::run(&a).map(|()| EXIT_OK),
         Command::Generate(a) => export::docs::generate(&a).map(|()| EXIT_OK),

@@ -50,6 +50,14 @@ Time is event time; lasting conditions are evaluated every alerts.eval_interval 
     /// monitoring-plugin status (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
     #[command(long_about = CHECK_LONG)]
     Check(CheckArgs),
+    /// Live terminal dashboard: pool gauge, allocation rate, open allocations, failures, alerts.
+    #[command(long_about = "\
+Live terminal dashboard of the pool: a gauge of allocated/available gateways, allocations per
+minute over the last two hours, the open allocations oldest first (orphaned ones in red), failures
+by reason, and the firing and recently resolved alerts. Follows the files like gwmon watch (the
+pool is rebuilt from their content first) or stdin. q, Esc or Ctrl-C quits.
+    gwmon top --pool-size 8 /var/log/ganymede.log")]
+    Top(TopArgs),
     /// Print the default configuration, or check a configuration file.
     Config(ConfigCmd),
     /// Print the recognized lifecycle events as JSON lines.
@@ -349,6 +357,33 @@ pub struct CheckArgs {
         help_heading = "Check"
     )]
     pub lock_timeout: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct TopArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub pool: PoolArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub follow: PollArgs,
+}
+
+/// Polling, for `top` (which always reads the files' content first).
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Follow")]
+pub struct PollArgs {
+    /// Poll files at this interval instead of using native file events.
+    #[arg(
+        long,
+        value_name = "INTERVAL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "1s"
+    )]
+    pub poll: Option<String>,
 }
 
 #[derive(Args, Debug)]

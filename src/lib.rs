@@ -24,4 +24,5 @@ pub mod serve;
 pub mod simulate;
 pub mod source;
 pub mod term;
+pub mod tui;
 pub mod watch;

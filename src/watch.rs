@@ -48,13 +48,13 @@ impl Signals {
 }
 
 /// Where lines come from while following.
-enum Live {
+pub(crate) enum Live {
     Files(Box<Follower>),
     Stdin(StdinFollower),
 }
 
 impl Live {
-    fn open(input: &InputArgs, follow: &FollowArgs) -> anyhow::Result<(Live, Vec<String>)> {
+    pub fn open(input: &InputArgs, follow: &FollowArgs) -> anyhow::Result<(Live, Vec<String>)> {
         let stdin = input.files.is_empty() || input.files.iter().all(|f| f == "-");
         if stdin {
             return Ok((
@@ -84,7 +84,7 @@ impl Live {
     }
 
     /// New chunks and notes; `None` when the input has ended (stdin closed).
-    fn wait(
+    pub fn wait(
         &mut self,
         timeout: Duration,
     ) -> anyhow::Result<Option<(Vec<FollowChunk>, Vec<FollowNote>)>> {
@@ -270,7 +270,7 @@ impl Session {
     }
 
     /// Evaluate at the clock: the later of the last event time and the wall clock.
-    fn tick(&mut self, notes: &mut Vec<Notification>) {
+    pub fn tick(&mut self, notes: &mut Vec<Notification>) {
         let now = self.pool.now.unwrap_or(0).max(wall_now());
         if self.engine.due(now) {
             notes.extend(self.engine.evaluate(now, &self.pool));
