@@ -241,16 +241,8 @@ pub struct FollowArgs {
     #[arg(long)]
     pub from_start: bool,
 
-    /// Poll files at this interval instead of using native file events (network and container
-    /// filesystems).
-    #[arg(
-        long,
-        value_name = "INTERVAL",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = "1s"
-    )]
-    pub poll: Option<String>,
+    #[command(flatten)]
+    pub poll: PollArgs,
 }
 
 /// Where alerts go.

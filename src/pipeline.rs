@@ -137,42 +137,33 @@ impl InputState {
                     self.flush_piece(input, opts, stats, diag, out);
                 }
             }
-            Body::Rec {
-                time,
-                line,
-                emitter,
-                raw,
-            } => {
+            Body::Rec { .. } => {
                 self.flush_piece(input, opts, stats, diag, out);
-                self.recognize(
-                    input,
-                    item.line,
-                    time,
-                    line,
-                    emitter.as_deref(),
-                    raw,
-                    stats,
-                    diag,
-                    out,
-                );
+                self.recognize(input, item, stats, diag, out);
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Recognize a classified record (pieces are joined before they get here).
     fn recognize(
         &mut self,
         input: u32,
-        line_no: u64,
-        time: Millis,
-        line: crate::recognize::Line,
-        emitter: Option<&str>,
-        raw: String,
+        item: Item,
         stats: &mut ReadStats,
         diag: &Diag<'_>,
         out: &mut VecDeque<Event>,
     ) {
-        match self.recognizer.feed(line, emitter) {
+        let Body::Rec {
+            time,
+            line,
+            emitter,
+            raw,
+        } = item.body
+        else {
+            return;
+        };
+        let line_no = item.line;
+        match self.recognizer.feed(line, emitter.as_deref()) {
             Fed::Event(kind) => {
                 if self.last_time.is_some_and(|t| time < t) {
                     stats.time_backwards += 1;
@@ -238,25 +229,7 @@ impl InputState {
             diag.skipped(&s);
         }
         for item in scanned.items {
-            if let Body::Rec {
-                time,
-                line,
-                emitter,
-                raw,
-            } = item.body
-            {
-                self.recognize(
-                    input,
-                    item.line,
-                    time,
-                    line,
-                    emitter.as_deref(),
-                    raw,
-                    stats,
-                    diag,
-                    out,
-                );
-            }
+            self.recognize(input, item, stats, diag, out);
         }
     }
 }

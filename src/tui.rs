@@ -341,7 +341,7 @@ pub fn top(a: TopArgs) -> anyhow::Result<u8> {
     // The dashboard shows the pool as it is: rebuild it from the files' content first.
     let follow = FollowArgs {
         from_start: true,
-        poll: a.follow.poll.clone(),
+        poll: a.follow.clone(),
     };
     let (mut live, names) = Live::open(&a.input, &follow)?;
     let source = names.join(", ");

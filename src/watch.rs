@@ -64,6 +64,7 @@ impl Live {
         }
         let poll = follow
             .poll
+            .poll
             .as_deref()
             .map(|p| {
                 parse_duration_ms(p)
