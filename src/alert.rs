@@ -590,10 +590,16 @@ impl Engine {
         let total = pool.total();
         let avail = pool.available();
         let idx = RULES.iter().position(|r| *r == rule).unwrap_or(0) as u8;
+        // Nothing to say about a quiet single-instance rule without an alert in progress: skip
+        // building its verdict (this runs at every event).
+        let idle = |trigger: bool| !trigger && !self.instances.contains_key(&(idx, String::new()));
         match rule {
             "pool_exhausted" => {
                 let r = &a.pool_exhausted;
                 let trigger = self.refusals > 0;
+                if idle(trigger) {
+                    return (r.enabled, r.for_.ms(), Vec::new());
+                }
                 let v = Verdict {
                     key: String::new(),
                     trigger,
@@ -615,6 +621,9 @@ impl Engine {
                     return (r.enabled, r.for_.ms(), Vec::new());
                 };
                 let at_most = r.available_at_most.resolve(t) as i64;
+                if idle(av <= at_most) {
+                    return (r.enabled, r.for_.ms(), Vec::new());
+                }
                 let clear_at = (r.clear_at_least.resolve(t) as i64).max(at_most + 1);
                 let v = Verdict {
                     key: String::new(),
