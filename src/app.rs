@@ -200,6 +200,8 @@ fn report(a: ReportArgs) -> anyhow::Result<u8> {
     let cfg = load_config(&a.config)?;
     let mut pool = Pool::new(pool_config(&a.pool, &cfg));
     let mut engine = Engine::new(cfg.alerts.clone());
+    // The report lists the alerts' history; no notification is wanted (nor built).
+    engine.notify = false;
     let stats = replay_alerts(&a.input, &mut pool, &mut engine, |_| Ok(()))?;
     let mut report = pool.report(&stats);
     report.alerts = engine.history.clone();

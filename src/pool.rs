@@ -635,7 +635,7 @@ impl Pool {
     }
 
     /// Per-hour and per-day buckets, contiguous over the window (zeros included), or only the
-    /// non-empty ones when the window is longer than two years of hours.
+    /// non-empty ones when the window is longer than ten years (broken timestamps).
     fn rates(&self) -> report::Rate {
         let (Some(first), Some(end)) = (self.first, self.now) else {
             return report::Rate::default();
@@ -646,7 +646,7 @@ impl Pool {
             failed: f,
         };
         let (h0, h1) = (first.div_euclid(HOUR), end.div_euclid(HOUR));
-        let contiguous = h1 - h0 <= 2 * 366 * 24;
+        let contiguous = h1 - h0 <= 10 * 366 * 24;
         let per_hour = if contiguous {
             (h0..=h1)
                 .map(|h| bucket(h * HOUR, self.per_hour.get(&h).copied().unwrap_or_default()))

@@ -800,11 +800,14 @@ impl<W: Write> Sim<W> {
             o.hold = Hold::Orphaned { gw };
             o.epoch += 1;
             let epoch = o.epoch;
-            // An operator notices within hours, or not before the end of the log.
-            if self.rng.chance(0.7) {
-                let dt = self.rng.range(HOUR, 10 * HOUR);
-                self.schedule(t + dt, Act::OperatorStop(org, epoch));
-            }
+            // An operator notices within hours, or days at worst (a long simulation must not
+            // end up with every gateway orphaned); a short log may end first.
+            let dt = if self.rng.chance(0.7) {
+                self.rng.range(HOUR, 10 * HOUR)
+            } else {
+                self.rng.range(10 * HOUR, 72 * HOUR)
+            };
+            self.schedule(t + dt, Act::OperatorStop(org, epoch));
             t
         } else {
             let t = self.emit(t + dt, Prio::Info, CLEANUP, "✅ Gateway returned to pool")?;
