@@ -24,6 +24,9 @@ use crate::scan::{ScanConfig, Scanner, Skip};
 use crate::source::follow::{FollowChunk, FollowNote, FollowOptions, Follower, StdinFollower};
 use crate::term::escape;
 
+/// The longest the live loop sleeps.
+const TICK: Duration = Duration::from_millis(250);
+
 /// Signals the loop reacts to.
 struct Signals {
     stop: Arc<AtomicBool>,
@@ -420,11 +423,11 @@ fn run_live(
                 *t = Instant::now() + d;
             }
         }
+        // Wake at least 4 times a second: signals (SIGTERM, SIGUSR1) take effect within 250 ms,
+        // and the clock ticks; an idle wait costs next to nothing.
         let timeout = next_summary
-            .map_or(Duration::from_secs(1), |t| {
-                t.saturating_duration_since(Instant::now())
-            })
-            .min(Duration::from_secs(1));
+            .map_or(TICK, |t| t.saturating_duration_since(Instant::now()))
+            .min(TICK);
         let Some((chunks, fnotes)) = live.wait(timeout)? else {
             break; // stdin closed
         };
