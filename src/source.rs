@@ -168,7 +168,10 @@ impl Framer {
                 let grow = buf.len().min(self.max_line + 64 * 1024);
                 buf.resize(buf.len() + grow, 0);
             }
-            let mut n = match self.read_some(&mut buf[len..]) {
+            // Reads are capped at half the line limit: a line that starts and ends within one
+            // read cannot be too long, so only the line completed first needs a look.
+            let read_end = (len + (self.max_line / 2).max(1)).min(buf.len());
+            let mut n = match self.read_some(&mut buf[len..read_end]) {
                 Ok(n) => n,
                 Err(e) => {
                     // Hand out what was read before the error first.
@@ -192,6 +195,23 @@ impl Framer {
                         self.consumed += n as u64;
                         continue;
                     }
+                }
+            }
+            if let Some(i) = memchr::memchr(b'\n', &buf[len..len + n]) {
+                let end = len + i;
+                if end - line_start > self.max_line {
+                    // A line that started before this read ended too long: drop it.
+                    overlong
+                        .push(self.next_line + bytecount::count(&buf[..line_start], b'\n') as u64);
+                    self.consumed += (end + 1 - line_start) as u64;
+                    buf.copy_within(end + 1..len + n, line_start);
+                    n = len + n - (end + 1);
+                    len = line_start;
+                    if len > 0 {
+                        self.carry.extend_from_slice(&buf[len..len + n]);
+                        return Ok(Some(self.finish(buf, len, overlong, true)));
+                    }
+                    self.next_line += 1;
                 }
             }
             if let Some(i) = memchr::memrchr(b'\n', &buf[len..len + n]) {
@@ -330,6 +350,24 @@ mod tests {
             f.consumed, 14,
             "the overlong line counts as consumed, the partial does not"
         );
+    }
+
+    #[test]
+    fn a_long_line_completed_within_one_read_is_still_skipped() {
+        let mut data = Vec::new();
+        for i in 0..2000 {
+            data.extend(format!("line {i}\n").as_bytes());
+            if i % 500 == 17 {
+                data.extend(vec![b'z'; 20_000]);
+                data.push(b'\n');
+            }
+        }
+        for step in [7, 4096, 1 << 20] {
+            let (lines, over) = frame(&data, step, 4096, 10_000);
+            assert_eq!(over, vec![19, 520, 1021, 1522], "step {step}");
+            assert_eq!(lines.len(), 2000);
+            assert!(lines.iter().all(|(_, l)| l.len() < 100));
+        }
     }
 
     #[test]
