@@ -143,6 +143,38 @@ pub fn decode<'a>(line: &'a str, out: &mut Vec<Record<'a>>) -> Result<(), Malfor
     }
 }
 
+/// Finds the category bytes (built once).
+fn category(hay: &str) -> Option<usize> {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(super::CATEGORY_PREFIX));
+    FINDER.find(hay.as_bytes())
+}
+
+/// Collects decoded records; a record that does not decode makes the line malformed, after
+/// the others were kept.
+#[derive(Default)]
+struct Collect {
+    bad: bool,
+}
+
+impl Collect {
+    fn push<'a>(&mut self, r: Result<Option<Record<'a>>, Malformed>, out: &mut Vec<Record<'a>>) {
+        match r {
+            Ok(Some(r)) => out.push(r),
+            Ok(None) => {}
+            Err(_) => self.bad = true,
+        }
+    }
+
+    fn result(self) -> Result<(), Malformed> {
+        if self.bad {
+            Err(Malformed("invalid OTLP log record"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
 const RECORD_KEYS: [&[u8]; 6] = [
     b"timeUnixNano\"",
     b"observedTimeUnixNano\"",
@@ -176,12 +208,12 @@ fn decode_hits<'a>(line: &'a str, out: &mut Vec<Record<'a>>) -> Option<Result<()
     static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new(super::CATEGORY_PREFIX));
     let b = line.as_bytes();
+    let mut collect = Collect::default();
     // The whole request must at least be one complete object.
     if !b.starts_with(b"{") || !line.trim_end().ends_with('}') {
         return None;
     }
     let mut done = 0; // records before this offset are handled
-    let mut bad = false;
     let mut emitter: Option<(usize, Option<Cow<'a, str>>)> = None;
     // Where resources start (found once per line, only if a record needs one).
     let mut resources: Option<Vec<usize>> = None;
@@ -222,17 +254,9 @@ fn decode_hits<'a>(line: &'a str, out: &mut Vec<Record<'a>>) -> Option<Result<()
             }
             (_, None) => None,
         };
-        match convert(rec, em) {
-            Ok(Some(r)) => out.push(r),
-            Ok(None) => {}
-            Err(_) => bad = true,
-        }
+        collect.push(convert(rec, em), out);
     }
-    Some(if bad {
-        Err(Malformed("invalid OTLP log record"))
-    } else {
-        Ok(())
-    })
+    Some(collect.result())
 }
 
 /// The structural path: find every record's span, parse those holding the category bytes.
@@ -240,13 +264,11 @@ fn decode_spans<'a>(line: &'a str, out: &mut Vec<Record<'a>>) -> Result<(), Malf
     let Some(spans) = structure(line.as_bytes()) else {
         return decode_whole(line, out);
     };
-    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(super::CATEGORY_PREFIX));
-    let mut bad = false;
+    let mut collect = Collect::default();
     let mut emitters: Vec<(usize, Option<Cow<'a, str>>)> = Vec::new();
     for &(rl, start, end) in &spans.records {
         let raw = &line[start..end];
-        if FINDER.find(raw.as_bytes()).is_none() {
+        if category(raw).is_none() {
             continue;
         }
         let emitter = match emitters.iter().find(|(i, _)| *i == rl) {
@@ -262,17 +284,9 @@ fn decode_spans<'a>(line: &'a str, out: &mut Vec<Record<'a>>) -> Result<(), Malf
                 e
             }
         };
-        match decode_record(raw, emitter) {
-            Ok(Some(r)) => out.push(r),
-            Ok(None) => {}
-            Err(_) => bad = true,
-        }
+        collect.push(decode_record(raw, emitter), out);
     }
-    if bad {
-        Err(Malformed("invalid OTLP log record"))
-    } else {
-        Ok(())
-    }
+    collect.result()
 }
 
 /// The container (or instance, or host) named by a resource's attributes.
@@ -298,27 +312,18 @@ fn emitter_of<'a>(r: Resource<'a>) -> Option<Cow<'a, str>> {
 fn decode_whole<'a>(line: &'a str, out: &mut Vec<Record<'a>>) -> Result<(), Malformed> {
     let req: Request<'a> =
         serde_json::from_str(line).map_err(|_| Malformed("invalid OTLP/JSON export request"))?;
-    let mut bad = false;
+    let mut collect = Collect::default();
     for rl in req.resource_logs {
         let emitter = rl.resource.and_then(emitter_of);
         for sl in rl.scope_logs {
             for raw in sl.log_records {
-                if memchr::memmem::find(raw.get().as_bytes(), super::CATEGORY_PREFIX).is_none() {
-                    continue;
-                }
-                match decode_record(raw.get(), emitter.clone()) {
-                    Ok(Some(r)) => out.push(r),
-                    Ok(None) => {}
-                    Err(_) => bad = true,
+                if category(raw.get()).is_some() {
+                    collect.push(decode_record(raw.get(), emitter.clone()), out);
                 }
             }
         }
     }
-    if bad {
-        Err(Malformed("invalid OTLP log record"))
-    } else {
-        Ok(())
-    }
+    collect.result()
 }
 
 /// Byte spans of an export request: `(resourceLogs index, start, end)` of each log record and
