@@ -368,6 +368,7 @@ fn run(a: &CheckArgs) -> anyhow::Result<u8> {
         ),
     };
     let mut session = Session::new(&a.input, pool, engine, Vec::new());
+    session.per_file = false;
     session.stats = stats;
     session.engine.notify = false;
     let mut notes = Vec::new();
@@ -380,7 +381,7 @@ fn run(a: &CheckArgs) -> anyhow::Result<u8> {
             .to_string();
         let mark = files.get(&key);
         if let Some(m) = mark {
-            session.states.insert(i as u32, m.input.clone());
+            session.states.insert((i as u32, None), m.input.clone());
         }
         let segs = plan(&path, mark, &mut notes)?;
         let mut last = None;
@@ -391,7 +392,7 @@ fn run(a: &CheckArgs) -> anyhow::Result<u8> {
                 last = Some((offset, line));
             }
         }
-        let input = session.states.remove(&(i as u32)).unwrap_or_default();
+        let input = session.states.remove(&(i as u32, None)).unwrap_or_default();
         match last {
             Some((offset, line)) => {
                 marks.insert(key, mark_of(&path, offset, line, input)?);

@@ -188,7 +188,12 @@ pub(crate) struct Session {
     pub pool: Pool,
     pub engine: Engine,
     scanner: Scanner,
-    pub states: HashMap<u32, InputState>,
+    /// Recognizer state per input, and per file of a glob input (a rotated file and its
+    /// successor share their path, so a cleanup sequence may span a rotation).
+    pub states: HashMap<(u32, Option<std::path::PathBuf>), InputState>,
+    /// Key states by file as well as by input (`watch`); `check` keys by input only, since it
+    /// reads a rotated remainder under another name.
+    pub per_file: bool,
     pub stats: ReadStats,
     opts: ReadOptions,
     /// Per input: the file being read now (for `source` and messages).
@@ -212,6 +217,7 @@ impl Session {
                 verbose: opts.verbose,
             }),
             states: HashMap::new(),
+            per_file: true,
             stats: ReadStats::default(),
             opts,
             names,
@@ -250,7 +256,8 @@ impl Session {
                 self.stats.skipped += 1;
                 diag.skipped(sk);
             }
-            let state = self.states.entry(chunk.input).or_default();
+            let key = (chunk.input, self.per_file.then(|| chunk.path.clone()));
+            let state = self.states.entry(key).or_default();
             for item in scanned.items {
                 state.feed(
                     chunk.input,
