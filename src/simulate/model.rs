@@ -696,23 +696,8 @@ impl<W: Write> Sim<W> {
         msg: &str,
         reason: Reason,
     ) -> io::Result<()> {
-        let id = self.orgs[org].id.clone();
         let started = self.orgs[org].inflight.map_or(t, |f| f.started);
-        let t = self.em.emit(
-            t,
-            Prio::Error,
-            ALLOC,
-            &format!("Failed to start gateway for org {id}:"),
-            Data::Str(msg),
-        )?;
-        self.truth.failed(org, t, reason);
-        let dt = self.rng.range(0, 2);
-        let t = self.emit(
-            t + dt,
-            Prio::Warning,
-            CLEANUP,
-            &format!("Cleaning up failed allocation for org {id}: {msg}"),
-        )?;
+        let t = self.failure_and_cleanup_start(t, org, msg, reason)?;
         let dt = self.rng.range(0, 3);
         let t = self.emit(
             t + dt,
@@ -733,6 +718,33 @@ impl<W: Write> Sim<W> {
         Ok(())
     }
 
+    /// `Failed to start gateway …` and the first line of its cleanup, which carries the raw
+    /// message (an HTML page spans several physical lines there). Returns the cleanup line's time.
+    fn failure_and_cleanup_start(
+        &mut self,
+        t: i64,
+        org: usize,
+        msg: &str,
+        reason: Reason,
+    ) -> io::Result<i64> {
+        let id = self.orgs[org].id.clone();
+        let t = self.em.emit(
+            t,
+            Prio::Error,
+            ALLOC,
+            &format!("Failed to start gateway for org {id}:"),
+            Data::Str(msg),
+        )?;
+        self.truth.failed(org, t, reason);
+        let dt = self.rng.range(0, 2);
+        self.emit(
+            t + dt,
+            Prio::Warning,
+            CLEANUP,
+            &format!("Cleaning up failed allocation for org {id}: {msg}"),
+        )
+    }
+
     /// A failure after the gateway was taken: the rollback, written as one sequence.
     fn fail_after_alloc(
         &mut self,
@@ -747,22 +759,7 @@ impl<W: Write> Sim<W> {
         let gw = f.gw;
         let id = self.orgs[org].id.clone();
         let uuid = self.gateways[gw].uuid.clone();
-        let t = self.em.emit(
-            t,
-            Prio::Error,
-            ALLOC,
-            &format!("Failed to start gateway for org {id}:"),
-            Data::Str(msg),
-        )?;
-        self.truth.failed(org, t, reason);
-        let dt = self.rng.range(0, 2);
-        // The raw message: an HTML page spans several physical lines here.
-        let t = self.emit(
-            t + dt,
-            Prio::Warning,
-            CLEANUP,
-            &format!("Cleaning up failed allocation for org {id}: {msg}"),
-        )?;
+        let t = self.failure_and_cleanup_start(t, org, msg, reason)?;
         let dt = self.rng.range(1, 5);
         let t = self.emit(
             t + dt,
