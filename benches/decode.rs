@@ -10,7 +10,7 @@ use std::process::Command;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use gwmon::decode::Format;
-use gwmon::scan::{ScanConfig, Scanner};
+use gwmon::recognize::scan::{ScanConfig, Scanner};
 
 const SIZE: u64 = 8 << 20;
 
@@ -80,7 +80,7 @@ fn scan(c: &mut Criterion) {
             g.bench_with_input(BenchmarkId::new(label, data.len()), &data, |b, data| {
                 b.iter(|| {
                     let s = scanner.scan(black_box(data), 1);
-                    black_box((s.lines, s.items.len(), s.skipped.len()))
+                    black_box((s.lines, s.hits.len(), s.skipped.len()))
                 })
             });
         }

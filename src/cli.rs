@@ -1,4 +1,7 @@
-//! The command line, as typed (clap derive types only). [`crate::app`] turns it into decisions.
+//! The command line, as typed (clap derive types only). [`crate::settings`] turns it, with the
+//! configuration file, into the decisions the commands use. Durations, sizes and times are parsed
+//! here by clap through the typed value parsers of [`crate::units`], so a bad value is told in
+//! clap's one shape and before anything runs.
 
 use std::path::PathBuf;
 
@@ -6,6 +9,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::decode::Format;
 use crate::term::ColorChoice;
+use crate::units::size::parse_size;
+use crate::units::time::parse_time_flag;
+use crate::units::{Dur, Millis};
 
 const ABOUT: &str = "Watch a gateway pool through the logs its service already writes.";
 
@@ -133,12 +139,12 @@ pub struct InputArgs {
     ///
     /// Events before it still rebuild the pool state (who holds which gateway), but are not
     /// counted. Example: --since 2026-03-04T00:00:00Z
-    #[arg(long, value_name = "TIME")]
-    pub since: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = parse_time_flag)]
+    pub since: Option<Millis>,
 
     /// Ignore events at or after this time (same forms as --since).
-    #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = parse_time_flag)]
+    pub until: Option<Millis>,
 
     /// Longest line read, in bytes (suffixes K, M, G); longer lines are counted as skipped.
     ///
@@ -166,8 +172,8 @@ pub struct PoolArgs {
     pub pool_size: Option<u64>,
 
     /// Organizations tracked one by one; the rest are folded into `other` (default 10000).
-    #[arg(long, value_name = "N")]
-    pub max_orgs: Option<usize>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_orgs: Option<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -260,8 +266,8 @@ pub struct SinkArgs {
     pub exec: Option<String>,
 
     /// Longest run of one --exec command before it is killed.
-    #[arg(long, value_name = "DURATION", default_value = "10s")]
-    pub exec_timeout: String,
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = Dur::parse_positive)]
+    pub exec_timeout: Dur,
 
     /// Most --exec commands running at once.
     #[arg(long, value_name = "N", default_value_t = 4)]
@@ -272,8 +278,8 @@ pub struct SinkArgs {
     pub alertmanager: Option<String>,
 
     /// How often firing alerts are re-sent to Alertmanager.
-    #[arg(long, value_name = "DURATION", default_value = "1m")]
-    pub alertmanager_interval: String,
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = Dur::parse_positive)]
+    pub alertmanager_interval: Dur,
 
     /// Do not print the human alert lines.
     #[arg(long, short = 'q')]
@@ -298,8 +304,8 @@ pub struct WatchArgs {
     pub sinks: SinkArgs,
 
     /// Print the pool line on stderr at this interval (also on SIGUSR1).
-    #[arg(long, value_name = "DURATION", help_heading = "Output")]
-    pub summary_every: Option<String>,
+    #[arg(long, value_name = "DURATION", help_heading = "Output", value_parser = Dur::parse_positive)]
+    pub summary_every: Option<Dur>,
 
     #[command(flatten)]
     pub export: ExportArgs,
@@ -320,8 +326,8 @@ pub struct ExportArgs {
     pub textfile: Option<PathBuf>,
 
     /// How often the textfile is rewritten when something changed.
-    #[arg(long, value_name = "DURATION", default_value = "15s")]
-    pub textfile_interval: String,
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = Dur::parse_positive)]
+    pub textfile_interval: Dur,
 
     /// Add per-organization series (bounded by --max-orgs).
     #[arg(long)]
@@ -373,9 +379,10 @@ pub struct PollArgs {
         value_name = "INTERVAL",
         num_args = 0..=1,
         require_equals = true,
-        default_missing_value = "1s"
+        default_missing_value = "1s",
+        value_parser = Dur::parse_positive
     )]
-    pub poll: Option<String>,
+    pub poll: Option<Dur>,
 }
 
 #[derive(Args, Debug)]
@@ -413,24 +420,6 @@ pub enum Generate {
     Fish,
 }
 
-/// `1M`, `512K`, `1048576` → bytes.
-pub fn parse_size(s: &str) -> Result<usize, String> {
-    let s = s.trim();
-    let (num, mult) = match s.char_indices().last() {
-        Some((i, 'k' | 'K')) => (&s[..i], 1usize << 10),
-        Some((i, 'm' | 'M')) => (&s[..i], 1 << 20),
-        Some((i, 'g' | 'G')) => (&s[..i], 1 << 30),
-        _ => (s, 1),
-    };
-    let n: usize = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size (examples: 65536, 512K, 1M)"))?;
-    n.checked_mul(mult)
-        .filter(|n| *n > 0)
-        .ok_or_else(|| format!("`{s}` is out of range"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,11 +431,23 @@ mod tests {
     }
 
     #[test]
-    fn sizes() {
-        assert_eq!(parse_size("1M"), Ok(1 << 20));
-        assert_eq!(parse_size("512k"), Ok(512 << 10));
-        assert_eq!(parse_size("100"), Ok(100));
-        assert!(parse_size("0").is_err());
-        assert!(parse_size("x").is_err());
+    fn typed_values_are_parsed_by_clap() {
+        let c = Cli::try_parse_from(["gwmon", "watch", "--summary-every", "90s", "--poll=250ms"])
+            .unwrap();
+        let Command::Watch(w) = c.command else {
+            panic!("watch")
+        };
+        assert_eq!(w.summary_every, Some(Dur(90_000)));
+        assert_eq!(w.follow.poll.poll, Some(Dur(250)));
+        for bad in [
+            vec!["gwmon", "watch", "--exec-timeout", "soon"],
+            vec!["gwmon", "watch", "--poll=0s"],
+            vec!["gwmon", "report", "--since", "yesterday-ish"],
+            vec!["gwmon", "report", "--max-line-length", "0"],
+            vec!["gwmon", "report", "--max-orgs", "0"],
+        ] {
+            let e = Cli::try_parse_from(&bad).unwrap_err().to_string();
+            assert!(e.contains("invalid value"), "{bad:?}: {e}");
+        }
     }
 }

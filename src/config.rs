@@ -1,142 +1,16 @@
-//! The configuration file (TOML): pool settings and the alert rules' thresholds.
+//! The configuration file (TOML): pool settings and the alert rules' settings.
 //!
 //! Looked up in `--config FILE`, then `$GWMON_CONFIG`, then `$XDG_CONFIG_HOME/gwmon/config.toml`
 //! (`~/.config/gwmon/config.toml`). Every key can be overridden on the command line with
 //! `--set KEY=VALUE` (e.g. `--set alerts.failure_rate.threshold=0.3`). An unknown key or a bad
 //! value is an error naming the file, the line and the key.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::app::parse_duration_ms;
-
-/// A duration, written `"30s"`, `"5m"`, `"24h"`, `"7d"` (or a number of seconds).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Dur(pub i64);
-
-impl Dur {
-    pub const fn secs(s: i64) -> Dur {
-        Dur(s * 1000)
-    }
-    pub fn ms(self) -> i64 {
-        self.0
-    }
-}
-
-impl std::fmt::Display for Dur {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let ms = self.0;
-        for (unit, size) in [
-            ("d", 86_400_000),
-            ("h", 3_600_000),
-            ("m", 60_000),
-            ("s", 1000),
-        ] {
-            if ms >= size && ms % size == 0 {
-                return write!(f, "{}{unit}", ms / size);
-            }
-        }
-        write!(f, "{ms}ms")
-    }
-}
-
-impl Serialize for Dur {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
-    }
-}
-
-impl<'de> Deserialize<'de> for Dur {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            S(String),
-            N(f64),
-        }
-        match Raw::deserialize(d)? {
-            Raw::S(s) => parse_duration_ms(&s).map(Dur).ok_or_else(|| {
-                serde::de::Error::custom(format!(
-                    "`{s}` is not a duration (examples: \"30s\", \"5m\", \"24h\", \"7d\")"
-                ))
-            }),
-            Raw::N(n) if n >= 0.0 && n.is_finite() => Ok(Dur((n * 1000.0) as i64)),
-            Raw::N(n) => Err(serde::de::Error::custom(format!("{n} is not a duration"))),
-        }
-    }
-}
-
-/// A count of gateways, or a share of the pool: `2` or `"10%"`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Amount {
-    Count(u64),
-    Percent(f64),
-}
-
-impl Amount {
-    /// Resolve against the pool total; a share is rounded down but is at least 1.
-    pub fn resolve(self, total: u64) -> u64 {
-        match self {
-            Amount::Count(n) => n,
-            Amount::Percent(p) => ((total as f64 * p / 100.0).floor() as u64).max(1),
-        }
-    }
-}
-
-impl Serialize for Amount {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Amount::Count(n) => s.serialize_u64(*n),
-            Amount::Percent(p) => s.serialize_str(&format!("{p}%")),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Amount {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            N(u64),
-            S(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::N(n) => Ok(Amount::Count(n)),
-            Raw::S(s) => s
-                .trim()
-                .strip_suffix('%')
-                .and_then(|p| p.trim().parse::<f64>().ok())
-                .filter(|p| (0.0..=100.0).contains(p))
-                .map(Amount::Percent)
-                .ok_or_else(|| {
-                    serde::de::Error::custom(format!(
-                        "`{s}` is not a number of gateways or a percentage like \"10%\""
-                    ))
-                }),
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Critical,
-    Warning,
-    Info,
-}
-
-impl Severity {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Severity::Critical => "critical",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-        }
-    }
-}
+use crate::alert::config::Alerts;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -159,197 +33,6 @@ impl Default for PoolSection {
         PoolSection {
             size: None,
             max_orgs: 10_000,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Alerts {
-    /// How often lasting conditions are evaluated between events.
-    pub eval_interval: Dur,
-    /// A firing alert is notified again after this long.
-    pub repeat_interval: Dur,
-    /// Labels added to every alert.
-    pub labels: BTreeMap<String, String>,
-    pub pool_exhausted: PoolExhausted,
-    pub pool_low: PoolLow,
-    pub failure_rate: FailureRate,
-    pub long_allocation: LongAllocation,
-    pub orphaned_allocation: Simple,
-    pub pool_imbalance: PoolImbalance,
-}
-
-impl Default for Alerts {
-    fn default() -> Self {
-        Alerts {
-            eval_interval: Dur::secs(30),
-            repeat_interval: Dur::secs(4 * 3600),
-            labels: BTreeMap::new(),
-            pool_exhausted: PoolExhausted::default(),
-            pool_low: PoolLow::default(),
-            failure_rate: FailureRate::default(),
-            long_allocation: LongAllocation::default(),
-            orphaned_allocation: Simple::default(),
-            pool_imbalance: PoolImbalance::default(),
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Simple {
-    pub enabled: bool,
-    pub severity: Severity,
-    pub labels: BTreeMap<String, String>,
-}
-
-impl Default for Simple {
-    fn default() -> Self {
-        Simple {
-            enabled: true,
-            severity: Severity::Critical,
-            labels: BTreeMap::new(),
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PoolExhausted {
-    pub enabled: bool,
-    pub severity: Severity,
-    /// How long refusals must go on before the alert fires (0: at the first refusal).
-    #[serde(rename = "for")]
-    pub for_: Dur,
-    pub labels: BTreeMap<String, String>,
-}
-
-impl Default for PoolExhausted {
-    fn default() -> Self {
-        PoolExhausted {
-            enabled: true,
-            severity: Severity::Critical,
-            for_: Dur(0),
-            labels: BTreeMap::new(),
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PoolLow {
-    pub enabled: bool,
-    pub severity: Severity,
-    /// Fires when at most this many gateways are available (a count or a share of the pool).
-    pub available_at_most: Amount,
-    /// Resolves when at least this many are available again.
-    pub clear_at_least: Amount,
-    #[serde(rename = "for")]
-    pub for_: Dur,
-    pub labels: BTreeMap<String, String>,
-}
-
-impl Default for PoolLow {
-    fn default() -> Self {
-        PoolLow {
-            enabled: true,
-            severity: Severity::Warning,
-            available_at_most: Amount::Percent(10.0),
-            clear_at_least: Amount::Percent(20.0),
-            for_: Dur::secs(600),
-            labels: BTreeMap::new(),
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FailureRate {
-    pub enabled: bool,
-    pub severity: Severity,
-    /// Fires above this share of failed attempts over `window`…
-    pub threshold: f64,
-    /// …and resolves below this one.
-    pub clear: f64,
-    pub window: Dur,
-    /// Fewer attempts in the window never fire.
-    pub min_attempts: u64,
-    #[serde(rename = "for")]
-    pub for_: Dur,
-    /// Failure reasons not counted (refusals are `pool_exhausted`'s business).
-    pub exclude_reasons: Vec<String>,
-    /// Also one alert per organization.
-    pub per_org: bool,
-    pub org_min_attempts: u64,
-    pub labels: BTreeMap<String, String>,
-}
-
-impl Default for FailureRate {
-    fn default() -> Self {
-        FailureRate {
-            enabled: true,
-            severity: Severity::Warning,
-            threshold: 0.2,
-            clear: 0.1,
-            window: Dur::secs(15 * 60),
-            min_attempts: 10,
-            for_: Dur::secs(300),
-            exclude_reasons: vec!["no_gateway_available".into()],
-            per_org: false,
-            org_min_attempts: 5,
-            labels: BTreeMap::new(),
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LongAllocation {
-    pub enabled: bool,
-    pub severity: Severity,
-    /// An allocation open longer than this fires (one alert per organization).
-    pub max_age: Dur,
-    pub labels: BTreeMap<String, String>,
-}
-
-impl Default for LongAllocation {
-    fn default() -> Self {
-        LongAllocation {
-            enabled: true,
-            severity: Severity::Warning,
-            max_age: Dur::secs(24 * 3600),
-            labels: BTreeMap::new(),
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PoolImbalance {
-    pub enabled: bool,
-    pub severity: Severity,
-    /// Time-weighted utilization over `window` above `high` (until below `high_clear`)…
-    pub high: f64,
-    pub high_clear: f64,
-    /// …or below `low` (until above `low_clear`).
-    pub low: f64,
-    pub low_clear: f64,
-    pub window: Dur,
-    pub labels: BTreeMap<String, String>,
-}
-
-impl Default for PoolImbalance {
-    fn default() -> Self {
-        PoolImbalance {
-            enabled: true,
-            severity: Severity::Warning,
-            high: 0.9,
-            high_clear: 0.8,
-            low: 0.1,
-            low_clear: 0.2,
-            window: Dur::secs(24 * 3600),
-            labels: BTreeMap::new(),
         }
     }
 }
@@ -515,43 +198,12 @@ fn apply_set(table: &mut toml::Table, s: &str) -> anyhow::Result<()> {
 }
 
 fn check(c: &Config) -> anyhow::Result<()> {
-    let a = &c.alerts;
-    let ratio = |name: &str, v: f64| {
-        if (0.0..=1.0).contains(&v) {
-            Ok(())
-        } else {
-            Err(anyhow::anyhow!("{name} = {v}: must be between 0 and 1"))
-        }
-    };
-    ratio("alerts.failure_rate.threshold", a.failure_rate.threshold)?;
-    ratio("alerts.failure_rate.clear", a.failure_rate.clear)?;
-    if a.failure_rate.clear > a.failure_rate.threshold {
-        bail!("alerts.failure_rate.clear must not be above alerts.failure_rate.threshold");
-    }
-    for r in &a.failure_rate.exclude_reasons {
-        if !crate::event::Reason::ALL.iter().any(|x| x.as_str() == r) {
-            bail!(
-                "alerts.failure_rate.exclude_reasons: unknown reason `{r}` (known: no_gateway_available, health_check, init, other)"
-            );
-        }
-    }
-    let im = &a.pool_imbalance;
-    for (n, v) in [
-        ("high", im.high),
-        ("high_clear", im.high_clear),
-        ("low", im.low),
-        ("low_clear", im.low_clear),
-    ] {
-        ratio(&format!("alerts.pool_imbalance.{n}"), v)?;
-    }
-    if im.high_clear > im.high || im.low_clear < im.low {
-        bail!("alerts.pool_imbalance: the clear marks must lie between low and high");
-    }
-    if a.failure_rate.window.ms() <= 0 || im.window.ms() <= 0 || a.eval_interval.ms() <= 0 {
-        bail!("alerts: windows and eval_interval must be longer than 0s");
-    }
+    c.alerts.validate()?;
     if c.pool.size == Some(0) {
         bail!("pool.size must be at least 1");
+    }
+    if c.pool.max_orgs == 0 {
+        bail!("pool.max_orgs must be at least 1");
     }
     Ok(())
 }
@@ -559,6 +211,8 @@ fn check(c: &Config) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alert::config::Amount;
+    use crate::units::Dur;
 
     #[test]
     fn the_printed_default_is_the_default() {
@@ -604,12 +258,5 @@ mod tests {
         assert_eq!(c.pool.size, Some(12));
         assert_eq!(c.alerts.pool_low.available_at_most, Amount::Percent(25.0));
         assert!(load(None, &["alerts.nope=1".into()]).is_err());
-    }
-
-    #[test]
-    fn amounts() {
-        assert_eq!(Amount::Percent(10.0).resolve(8), 1);
-        assert_eq!(Amount::Percent(10.0).resolve(100), 10);
-        assert_eq!(Amount::Count(2).resolve(100), 2);
     }
 }

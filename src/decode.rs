@@ -11,11 +11,10 @@ pub mod console;
 pub mod docker;
 pub mod logcli;
 pub mod otlp;
-pub mod time;
 
 use std::borrow::Cow;
 
-use crate::event::Millis;
+use crate::units::Millis;
 
 /// The category prefix every gateway lifecycle line carries.
 pub const CATEGORY_PREFIX: &[u8] = b"GATEWAY_";

@@ -4,8 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Milliseconds since the Unix epoch, UTC. The service writes millisecond timestamps.
-pub type Millis = i64;
+pub use crate::units::Millis;
 
 /// Why an allocation failed (DESIGN.md §2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -178,26 +177,6 @@ pub struct Event {
     pub raw: String,
 }
 
-/// Format event time as RFC 3339 with milliseconds, `2026-03-04T09:15:02.118Z`.
-pub fn fmt_time(t: Millis) -> String {
-    match chrono::DateTime::from_timestamp_millis(t) {
-        Some(d) => d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-        None => format!("@{t}ms"),
-    }
-}
-
-/// Serialize `Option<Millis>` as RFC 3339 or null.
-pub fn ser_time<S: serde::Serializer>(t: &Millis, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&fmt_time(*t))
-}
-
-pub fn ser_opt_time<S: serde::Serializer>(t: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => s.serialize_str(&fmt_time(*t)),
-        None => s.serialize_none(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,11 +199,6 @@ mod tests {
             Reason::classify("Failed to allocate gateway from pool"),
             Reason::Other
         );
-    }
-
-    #[test]
-    fn time_format() {
-        assert_eq!(fmt_time(1_772_615_702_118), "2026-03-04T09:15:02.118Z");
     }
 
     #[test]

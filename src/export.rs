@@ -1,6 +1,10 @@
-//! Sinks: renderers of the report and the event stream. Each writes to an `impl Write`.
+//! Export stage: renderers of the report and the state, each writing to an `impl Write` or
+//! returning text — the text report ([`text`]), the event stream ([`events`]), the Prometheus
+//! exposition ([`prometheus`]) and its HTTP endpoint ([`serve`]), the monitoring-plugin status of
+//! `gwmon check` ([`plugin`]).
 
-pub mod docs;
 pub mod events;
+pub mod plugin;
 pub mod prometheus;
+pub mod serve;
 pub mod text;

@@ -1,28 +1,51 @@
 //! gwmon watches a gateway pool through the logs its service already writes.
 //!
-//! The pipeline (DESIGN.md §1), one module per stage:
-//! [`source`] (files, gzip, stdin; framing into bounded lines) → [`scan`] + [`decode`] (console,
-//! Docker, OTLP/JSON, logcli; only lines holding the category bytes are decoded) → [`recognize`]
-//! (typed [`event::Event`]s) → [`pool`] (state over event time and every metric) → sinks in
-//! [`export`] (text and JSON reports, events). [`pipeline`] wires the stages for one-off reads
-//! and runs the scan on every core; [`app`] maps the command line onto them.
+//! The pipeline (DESIGN.md §1), one folder per stage, each importing only the stages before it
+//! and the leaf helpers:
+//!
+//! ```text
+//!  source ──► decode ──► recognize ──► pool ──► alert ──► report ──► export
+//!  files,     console,   scan (GATEWAY_  state    rules,    the JSON   text, JSON, events,
+//!  gzip,      docker,    hits, on every  over     engine,   report's   Prometheus + /metrics,
+//!  stdin,     otlp,      core) → in-     event    replay,   schema     plugin status
+//!  follow,    logcli     order events    time     sinks     + builder
+//!  framing                                                             tui: the dashboard
+//! ```
+//!
+//! - stages: [`source`] (inputs, the one line [`source::Framer`], following files across
+//!   rotation, file identity), [`decode`] (a line becomes [`decode::Record`]s), [`recognize`]
+//!   (records become typed [`event::Event`]s), [`pool`] (the pool over event time and every
+//!   metric), [`alert`] (the rules, their state machines, the notification sinks), [`report`]
+//!   (the JSON report), [`export`] (renderers), [`tui`] (the dashboard's screens);
+//! - [`pipeline`]: the stages wired for the commands — batch reads on every core, replays within
+//!   a window, the live loop of `watch`/`events --follow`/`top`, metric publishing;
+//! - [`cli`] (what was typed) → [`settings`] (with [`config`], the file: the decisions) →
+//!   [`cmd`] (one module per command; commands never import each other);
+//! - leaf helpers: [`event`] (the vocabulary), [`units`] (times, durations, sizes, human forms),
+//!   [`term`] (escaping log text, colour), [`exit`] (exit statuses), [`atomic`] (atomic file
+//!   replacement); [`simulate`] writes simulated logs with their expected reports.
+//!
+//! Commands: `report`, `events`, `watch`, `alerts`, `check`, `top`, `config` (and the hidden
+//! `simulate` and `generate`).
 
 pub mod alert;
-pub mod app;
-pub mod check;
+pub mod atomic;
 pub mod cli;
+pub mod cmd;
 pub mod config;
 pub mod decode;
 pub mod event;
+pub mod exit;
 pub mod export;
 pub mod pipeline;
 pub mod pool;
 pub mod recognize;
 pub mod report;
-pub mod scan;
-pub mod serve;
+pub mod settings;
 pub mod simulate;
 pub mod source;
 pub mod term;
 pub mod tui;
-pub mod watch;
+pub mod units;
+
+pub use cmd::run;

@@ -6,21 +6,22 @@ use std::collections::BTreeMap;
 
 use foldhash::{HashMap, HashSet};
 
-use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Event, Kind, Millis, Reason, Snapshot, fmt_time};
-use crate::pipeline::ReadStats;
-use crate::report::{self, Report};
+use crate::event::{Event, Kind, Millis, Reason, Snapshot};
 
-const HOUR: Millis = 3_600_000;
+mod dist;
+
+pub use dist::Dist;
+
+pub const HOUR: Millis = 3_600_000;
 
 /// Upper bounds (seconds) of the exported allocation-duration histogram: minutes to days.
 pub const DURATION_BUCKETS_S: [f64; 14] = [
     30.0, 60.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 43200.0, 86400.0, 172800.0,
     345600.0, 604800.0,
 ];
-const DAY: Millis = 24 * HOUR;
+pub const DAY: Millis = 24 * HOUR;
 
 /// Settings that change what the model reports.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -77,80 +78,6 @@ pub struct Counters {
     pub matched: u64,
 }
 
-/// A histogram of milliseconds with an exact sum and max beside it.
-#[derive(Clone, Debug)]
-pub struct Dist {
-    pub hist: Histogram<u64>,
-    pub sum_ms: i128,
-    pub max_ms: i64,
-}
-
-impl Default for Dist {
-    fn default() -> Self {
-        Dist {
-            hist: Histogram::new(3).expect("3 significant digits is valid"),
-            sum_ms: 0,
-            max_ms: 0,
-        }
-    }
-}
-
-impl Dist {
-    pub fn record(&mut self, ms: i64) {
-        let ms = ms.max(0);
-        // Auto-resizing histogram: recording cannot fail for a non-negative value.
-        let _ = self.hist.record(ms as u64);
-        self.sum_ms += i128::from(ms);
-        self.max_ms = self.max_ms.max(ms);
-    }
-
-    pub fn count(&self) -> u64 {
-        self.hist.len()
-    }
-
-    /// Summary in seconds (or in the unit `scale` divides milliseconds into).
-    pub fn summary(&self, scale: f64) -> report::Durations {
-        let n = self.count();
-        if n == 0 {
-            return report::Durations::default();
-        }
-        let q = |q: f64| self.hist.value_at_quantile(q) as f64 / scale;
-        report::Durations {
-            count: n,
-            mean: self.sum_ms as f64 / n as f64 / scale,
-            p50: q(0.5),
-            p90: q(0.9),
-            p99: q(0.99),
-            max: self.max_ms as f64 / scale,
-        }
-    }
-}
-
-// The histogram is carried across `gwmon check` runs in its serialized V2 form.
-impl Serialize for Dist {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let values: Vec<(u64, u64)> = self
-            .hist
-            .iter_recorded()
-            .map(|v| (v.value_iterated_to(), v.count_at_value()))
-            .collect();
-        (values, self.sum_ms as f64, self.max_ms).serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Dist {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (values, sum, max): (Vec<(u64, u64)>, f64, i64) = Deserialize::deserialize(d)?;
-        let mut dist = Dist::default();
-        for (v, c) in values {
-            dist.hist.record_n(v, c).map_err(serde::de::Error::custom)?;
-        }
-        dist.sum_ms = sum as i128;
-        dist.max_ms = max;
-        Ok(dist)
-    }
-}
-
 /// The pool over event time.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Pool {
@@ -166,7 +93,9 @@ pub struct Pool {
     /// Window of counted events.
     pub first: Option<Millis>,
     pub now: Option<Millis>,
-    pub c: Counters,
+    /// (Named `c` in `gwmon check` state files written before the rename.)
+    #[serde(rename = "c")]
+    pub counters: Counters,
     pub durations: Dist,
     pub startup: Dist,
     pub peak_open: u64,
@@ -296,7 +225,7 @@ impl Pool {
     fn end_allocation(&mut self, org: &str, t: Millis) -> Option<f64> {
         let Some(o) = self.open.remove(org) else {
             if self.counting {
-                self.c.dealloc_without_alloc += 1;
+                self.counters.dealloc_without_alloc += 1;
             }
             return None;
         };
@@ -334,12 +263,12 @@ impl Pool {
         let t = self.now.unwrap_or(ev.time);
         let counting = self.counting;
         if counting {
-            self.c.matched += 1;
+            self.counters.matched += 1;
         }
         match &mut ev.kind {
             Kind::AllocAttempt { org } => {
                 if counting {
-                    self.c.attempts += 1;
+                    self.counters.attempts += 1;
                     let org = org.clone();
                     self.org_stats(&org);
                 }
@@ -350,7 +279,7 @@ impl Pool {
                         self.orphaned_open -= 1;
                     }
                     if counting {
-                        self.c.double_alloc += 1;
+                        self.counters.double_alloc += 1;
                     }
                 }
                 self.open.insert(
@@ -363,7 +292,7 @@ impl Pool {
                 );
                 self.in_episode = false;
                 if counting {
-                    self.c.allocated += 1;
+                    self.counters.allocated += 1;
                     let org = org.clone();
                     self.org_stats(&org).allocated += 1;
                     self.bump_hour(t, 1, 0);
@@ -372,7 +301,7 @@ impl Pool {
             }
             Kind::Reused { org } => {
                 if counting {
-                    self.c.reused += 1;
+                    self.counters.reused += 1;
                     let org = org.clone();
                     self.org_stats(&org);
                 }
@@ -386,22 +315,22 @@ impl Pool {
                     }
                 }
                 if counting {
-                    self.c.ready += 1;
+                    self.counters.ready += 1;
                 }
             }
             Kind::AllocFailed { org, reason, .. } => {
                 if *reason == Reason::NoGatewayAvailable {
                     if counting {
-                        self.c.exhaustion_failures += 1;
+                        self.counters.exhaustion_failures += 1;
                         if !self.in_episode {
-                            self.c.exhaustion_episodes += 1;
+                            self.counters.exhaustion_episodes += 1;
                         }
                     }
                     self.in_episode = true;
                 }
                 if counting {
-                    self.c.failed += 1;
-                    self.c.by_reason[*reason as usize] += 1;
+                    self.counters.failed += 1;
+                    self.counters.by_reason[*reason as usize] += 1;
                     let org = org.clone();
                     self.org_stats(&org).failed += 1;
                     self.bump_hour(t, 0, 1);
@@ -412,7 +341,7 @@ impl Pool {
             } => {
                 *duration_s = self.end_allocation(org, t);
                 if counting {
-                    self.c.rollbacks += 1;
+                    self.counters.rollbacks += 1;
                 }
             }
             Kind::Deallocated {
@@ -420,7 +349,7 @@ impl Pool {
             } => {
                 *duration_s = self.end_allocation(org, t);
                 if counting {
-                    self.c.deallocated += 1;
+                    self.counters.deallocated += 1;
                 }
             }
             Kind::Orphaned { org, .. } => {
@@ -443,7 +372,7 @@ impl Pool {
                     }
                 }
                 if counting {
-                    self.c.orphaned += 1;
+                    self.counters.orphaned += 1;
                     let org = org.clone();
                     self.org_stats(&org);
                     self.peak_open = self.peak_open.max(self.open.len() as u64);
@@ -451,21 +380,21 @@ impl Pool {
             }
             Kind::DeallocFailed { .. } => {
                 if counting {
-                    self.c.dealloc_failed += 1;
+                    self.counters.dealloc_failed += 1;
                 }
             }
             Kind::GatewayReady { gateway } => {
                 let key = gateway_key(gateway.as_deref(), ev.origin.input);
                 self.recycling.remove(&key);
                 if counting {
-                    self.c.gateway_ready += 1;
+                    self.counters.gateway_ready += 1;
                 }
             }
             Kind::IdleShutdown { gateway, .. } => {
                 self.recycling
                     .insert(gateway_key(gateway.as_deref(), ev.origin.input));
                 if counting {
-                    self.c.idle_shutdowns += 1;
+                    self.counters.idle_shutdowns += 1;
                 }
             }
             Kind::PoolSnapshot {
@@ -484,194 +413,10 @@ impl Pool {
                     },
                 ));
                 if counting {
-                    self.c.snapshots += 1;
+                    self.counters.snapshots += 1;
                 }
             }
         }
-    }
-
-    /// The report of the window so far. `read` holds the read-side counts.
-    pub fn report(&self, read: &ReadStats) -> Report {
-        let c = &self.c;
-        let end = self.now.filter(|_| self.first.is_some());
-        let held_now = |o: &Open| end.map_or(0, |e| (e - o.start).max(0));
-        // Seconds held per org, open allocations counted up to the end of the window.
-        let mut orgs: Vec<report::OrgFigures> = self
-            .orgs
-            .iter()
-            .map(|(org, s)| {
-                let open_ms = self.open.get(org).map_or(0, held_now);
-                report::OrgFigures {
-                    org: org.clone(),
-                    allocated: s.allocated,
-                    failed: s.failed,
-                    held_s: (s.held_ms + open_ms) as f64 / 1000.0,
-                }
-            })
-            .collect();
-        orgs.sort_by(|a, b| {
-            b.allocated
-                .cmp(&a.allocated)
-                .then_with(|| a.org.cmp(&b.org))
-        });
-        orgs.truncate(10);
-        let other = self.other_orgs.then(|| {
-            let open_ms: i64 = self
-                .open
-                .iter()
-                .filter(|(o, _)| !self.orgs.contains_key(*o))
-                .map(|(_, o)| held_now(o))
-                .sum();
-            report::OrgFigures {
-                org: "other".into(),
-                allocated: self.other.allocated,
-                failed: self.other.failed,
-                held_s: (self.other.held_ms + open_ms) as f64 / 1000.0,
-            }
-        });
-        let mut open_longest: Vec<report::OpenAllocation> = self
-            .open
-            .iter()
-            .map(|(org, o)| report::OpenAllocation {
-                org: org.clone(),
-                gateway: o.gateway.clone(),
-                since: fmt_time(o.start),
-                held_s: held_now(o) as f64 / 1000.0,
-                orphaned: o.orphaned,
-            })
-            .collect();
-        open_longest.sort_by(|a, b| {
-            b.held_s
-                .total_cmp(&a.held_s)
-                .then_with(|| a.org.cmp(&b.org))
-        });
-        open_longest.truncate(10);
-        let total = self.total();
-        Report {
-            schema: report::SCHEMA.into(),
-            window: report::Window {
-                start: self.first.map(fmt_time),
-                end: end.map(fmt_time),
-            },
-            lines: report::Lines {
-                read: read.lines,
-                matched: c.matched,
-                skipped: read.skipped,
-            },
-            pool: report::PoolFigures {
-                total,
-                total_source: self.total_source().into(),
-                allocated: self.allocated(),
-                available: self.available(),
-                recycling: self.recycling.len() as u64,
-                orphaned: self.orphaned_open,
-                peak_allocated: self.peak_open,
-                utilization: self.utilization(),
-                utilization_mean: (self.known_ms > 0)
-                    .then(|| self.util_area / self.known_ms as f64),
-                last_snapshot: self.snapshot.map(|(t, s)| report::SnapshotRecord {
-                    time: fmt_time(t),
-                    total: s.total,
-                    used: s.used,
-                    ready: s.ready,
-                    unused_not_ready: s.unused_not_ready,
-                }),
-            },
-            allocations: report::Allocations {
-                attempts: c.attempts,
-                allocated: c.allocated,
-                reused: c.reused,
-                failed: c.failed,
-                failure_rate: if c.attempts > 0 {
-                    c.failed as f64 / c.attempts as f64
-                } else {
-                    0.0
-                },
-                failures_by_reason: report::FailuresByReason {
-                    no_gateway_available: c.by_reason[Reason::NoGatewayAvailable as usize],
-                    health_check: c.by_reason[Reason::HealthCheck as usize],
-                    init: c.by_reason[Reason::Init as usize],
-                    other: c.by_reason[Reason::Other as usize],
-                },
-                rollbacks: c.rollbacks,
-                orphaned: c.orphaned,
-                deallocated: c.deallocated,
-                open: self.open.len() as u64,
-                dealloc_failed: c.dealloc_failed,
-            },
-            durations_s: self.durations.summary(1000.0),
-            exhaustion: report::Exhaustion {
-                failures: c.exhaustion_failures,
-                episodes: c.exhaustion_episodes,
-                exhausted_s: (total.is_some() && self.first.is_some())
-                    .then(|| self.exhausted_ms as f64 / 1000.0),
-            },
-            rate: self.rates(),
-            orgs: report::Orgs {
-                distinct: self.orgs.len() as u64,
-                top: orgs,
-                other,
-            },
-            anomalies: report::Anomalies {
-                dealloc_without_alloc: c.dealloc_without_alloc,
-                double_alloc: c.double_alloc,
-                time_backwards: read.time_backwards,
-            },
-            alerts: Vec::new(),
-            startup_ms: self.startup.summary(1.0),
-            open_longest,
-            longest: self
-                .longest
-                .iter()
-                .map(|(ms, org, gateway, start)| report::OpenAllocation {
-                    org: org.clone(),
-                    gateway: gateway.clone(),
-                    since: fmt_time(*start),
-                    held_s: *ms as f64 / 1000.0,
-                    orphaned: false,
-                })
-                .collect(),
-        }
-    }
-
-    /// Per-hour and per-day buckets, contiguous over the window (zeros included), or only the
-    /// non-empty ones when the window is longer than ten years (broken timestamps).
-    fn rates(&self) -> report::Rate {
-        let (Some(first), Some(end)) = (self.first, self.now) else {
-            return report::Rate::default();
-        };
-        let bucket = |start: Millis, (a, f): (u64, u64)| report::Bucket {
-            start: fmt_time(start),
-            allocated: a,
-            failed: f,
-        };
-        let (h0, h1) = (first.div_euclid(HOUR), end.div_euclid(HOUR));
-        let contiguous = h1 - h0 <= 10 * 366 * 24;
-        let per_hour = if contiguous {
-            (h0..=h1)
-                .map(|h| bucket(h * HOUR, self.per_hour.get(&h).copied().unwrap_or_default()))
-                .collect()
-        } else {
-            self.per_hour
-                .iter()
-                .map(|(h, v)| bucket(h * HOUR, *v))
-                .collect()
-        };
-        let mut days: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
-        for (h, (a, f)) in &self.per_hour {
-            let d = days.entry((h * HOUR).div_euclid(DAY)).or_default();
-            d.0 += a;
-            d.1 += f;
-        }
-        let (d0, d1) = (first.div_euclid(DAY), end.div_euclid(DAY));
-        let per_day = if contiguous {
-            (d0..=d1)
-                .map(|d| bucket(d * DAY, days.get(&d).copied().unwrap_or_default()))
-                .collect()
-        } else {
-            days.iter().map(|(d, v)| bucket(d * DAY, *v)).collect()
-        };
-        report::Rate { per_hour, per_day }
     }
 }
 
@@ -688,6 +433,11 @@ fn gateway_key(emitter: Option<&str>, input: u32) -> String {
 mod tests {
     use super::*;
     use crate::event::Origin;
+
+    /// The report's figures of the pool (the builder lives in the report stage).
+    fn report(p: &Pool) -> crate::report::Report {
+        crate::report::build(p, &Default::default())
+    }
 
     const T0: Millis = 1_772_600_400_000; // 2026-03-04T05:00:00Z, on an hour
 
@@ -753,7 +503,7 @@ mod tests {
             },
         );
         assert!(matches!(e.kind, Kind::Rollback { duration_s: Some(d), .. } if d == 90.0));
-        let r = p.report(&ReadStats::default());
+        let r = report(&p);
         assert_eq!(r.durations_s.count, 2);
         assert_eq!(r.durations_s.max, 90.0);
         assert_eq!(r.allocations.open, 0);
@@ -768,7 +518,7 @@ mod tests {
         apply(&mut p, 1, alloc("a"));
         apply(&mut p, 2, alloc("a")); // second allocation for a holder
         apply(&mut p, 50, dealloc("a"));
-        let r = p.report(&ReadStats::default());
+        let r = report(&p);
         assert_eq!(r.anomalies.dealloc_without_alloc, 1);
         assert_eq!(r.anomalies.double_alloc, 1);
         assert_eq!(
@@ -789,7 +539,7 @@ mod tests {
         };
         apply(&mut p, 5, orphan("a"));
         apply(&mut p, 6, orphan("z")); // no allocation seen: the orphan opens one
-        let r = p.report(&ReadStats::default());
+        let r = report(&p);
         assert_eq!(
             (r.pool.allocated, r.pool.orphaned, r.pool.available),
             (0, 2, Some(1))
@@ -797,7 +547,7 @@ mod tests {
         assert_eq!(r.allocations.open, 2);
         assert_eq!(r.pool.peak_allocated, 2);
         apply(&mut p, 100, dealloc("a"));
-        let r = p.report(&ReadStats::default());
+        let r = report(&p);
         assert_eq!((r.pool.orphaned, r.pool.available), (1, Some(2)));
         assert_eq!(r.durations_s.max, 100.0);
     }
@@ -806,7 +556,7 @@ mod tests {
     fn total_from_config_else_latest_snapshot_else_unknown() {
         let mut p = pool(None);
         apply(&mut p, 0, alloc("a"));
-        let r = p.report(&ReadStats::default());
+        let r = report(&p);
         assert_eq!(
             (r.pool.total, r.pool.total_source.as_str()),
             (None, "unknown")
@@ -823,7 +573,7 @@ mod tests {
         };
         apply(&mut p, 100, snap(2));
         apply(&mut p, 200, snap(4));
-        let r = p.report(&ReadStats::default());
+        let r = report(&p);
         assert_eq!(
             (r.pool.total, r.pool.total_source.as_str()),
             (Some(4), "snapshot")
@@ -851,7 +601,7 @@ mod tests {
         apply(&mut p, 40, alloc("b"));
         apply(&mut p, 50, refuse("c"));
         apply(&mut p, 60, dealloc("b"));
-        let r = p.report(&ReadStats::default());
+        let r = report(&p);
         assert_eq!((r.exhaustion.failures, r.exhaustion.episodes), (3, 2));
         assert_eq!(r.exhaustion.exhausted_s, Some(50.0));
         assert_eq!(r.allocations.failures_by_reason.no_gateway_available, 3);
@@ -863,7 +613,7 @@ mod tests {
         let mut p = pool(Some(2));
         apply(&mut p, 100, alloc("a"));
         apply(&mut p, 50, dealloc("a"));
-        let r = p.report(&ReadStats::default());
+        let r = report(&p);
         assert_eq!(r.durations_s.max, 0.0, "a negative duration is clamped");
         assert_eq!(p.now, Some(T0 + 100_000));
     }
@@ -904,7 +654,7 @@ mod tests {
         for (i, o) in ["a", "b", "c", "d"].iter().enumerate() {
             apply(&mut p, i as i64, alloc(o));
         }
-        let r = p.report(&ReadStats::default());
+        let r = report(&p);
         assert_eq!(r.orgs.distinct, 2);
         let other = r.orgs.other.expect("folded");
         assert_eq!(other.allocated, 2);
@@ -916,7 +666,7 @@ mod tests {
         let mut p = pool(Some(2));
         apply(&mut p, 0, alloc("a"));
         apply(&mut p, 3 * 3600 + 5, alloc("b"));
-        let r = p.report(&ReadStats::default());
+        let r = report(&p);
         let hours: Vec<(String, u64)> = r
             .rate
             .per_hour
@@ -943,7 +693,7 @@ mod tests {
         apply(&mut p, 0, alloc("a"));
         p.start_counting(T0 + 60_000);
         apply(&mut p, 120, dealloc("a"));
-        let r = p.report(&ReadStats::default());
+        let r = report(&p);
         assert_eq!(r.allocations.allocated, 0, "before --since: not counted");
         assert_eq!(r.allocations.deallocated, 1);
         assert_eq!(

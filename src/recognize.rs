@@ -1,15 +1,21 @@
-//! Recognize stage: a gateway [`Record`](crate::decode::Record) becomes zero or one typed [`Event`](crate::event::Event) (DESIGN.md §2).
+//! Recognize stage: a gateway [`Record`](crate::decode::Record) becomes zero or one typed
+//! [`Event`](crate::event::Event) (DESIGN.md §2).
 //!
-//! It runs in two steps. [`classify`] is stateless and runs in the parallel scan: it matches the
-//! record against each message shape of holistix-log-lines.md and extracts the fields into a
-//! [`Line`]. [`Recognizer`] runs in order, one per input, and joins lines that only make sense
-//! together: a rollback is `Cleaning up failed allocation for org ORG`, `Deallocating gateway ID`
-//! and `✅ Gateway returned to pool`; a reuse names its org in a host name or in the preceding
-//! `Starting gateway for org ORG`.
+//! It runs in three parts. [`scan`] runs in parallel on chunks of lines: it finds the lines
+//! around a `GATEWAY_` hit, decodes them and [`classify`]s each record against the message
+//! shapes of holistix-log-lines.md (stateless). [`input::InputRecognizer`] runs in order, one per
+//! input: it joins Docker's 16 KiB pieces and feeds a [`Recognizer`], which joins lines that only
+//! make sense together — a rollback is `Cleaning up failed allocation for org ORG`,
+//! `Deallocating gateway ID` and `✅ Gateway returned to pool`; a reuse names its org in a host
+//! name or in the preceding `Starting gateway for org ORG`. Lines that could hold a lifecycle
+//! record but cannot be used are counted in [`ReadStats`] and returned as [`Skipped`] values.
 
 mod classify;
+pub mod input;
+pub mod scan;
 
-pub use classify::{Line, classify};
+pub use classify::{Classified, classify};
+pub use input::InputRecognizer;
 
 use crate::event::{Kind, Reason};
 
@@ -25,9 +31,9 @@ pub struct Recognizer {
     cleanup_gateway: Option<String>,
 }
 
-/// The result of feeding one line.
+/// The result of recognizing one line.
 #[derive(Debug, PartialEq)]
-pub enum Fed {
+pub enum Recognized {
     Event(Kind),
     /// A lifecycle line that produces no event by itself.
     Nothing,
@@ -36,66 +42,71 @@ pub enum Fed {
 }
 
 impl Recognizer {
-    /// Feed one classified line. `emitter` names the gateway that wrote it, when known.
-    pub fn feed(&mut self, line: Line, emitter: Option<&str>) -> Fed {
-        use Fed::{Event, Nothing};
+    /// Recognize one classified line. `emitter` names the gateway that wrote it, when known.
+    pub fn recognize(&mut self, line: Classified, emitter: Option<&str>) -> Recognized {
+        use Recognized::{Event, Nothing};
         match line {
-            Line::Starting { org } => {
+            Classified::Starting { org } => {
                 self.last_attempt = Some(org.clone());
                 Event(Kind::AllocAttempt { org })
             }
-            Line::Allocated { gateway, port, org } => Event(Kind::Allocated { org, gateway, port }),
-            Line::AlreadyAllocated { org } => match org.or_else(|| self.last_attempt.clone()) {
+            Classified::Allocated { gateway, port, org } => {
+                Event(Kind::Allocated { org, gateway, port })
+            }
+            Classified::AlreadyAllocated { org } => match org.or_else(|| self.last_attempt.clone())
+            {
                 Some(org) => Event(Kind::Reused { org }),
-                None => Fed::Malformed("reuse without an organization"),
+                None => Recognized::Malformed("reuse without an organization"),
             },
-            Line::StartedOk { org } => Event(Kind::AllocReady {
+            Classified::StartedOk { org } => Event(Kind::AllocReady {
                 org,
                 startup_ms: None,
             }),
-            Line::FailedStart { org, message } => Event(Kind::AllocFailed {
+            Classified::FailedStart { org, message } => Event(Kind::AllocFailed {
                 org,
                 reason: Reason::classify(&message),
                 message,
             }),
-            Line::CleanupStart { org } => {
+            Classified::CleanupStart { org } => {
                 self.cleanup_org = Some(org);
                 self.cleanup_gateway = None;
                 Nothing
             }
-            Line::CleanupDeallocating { gateway } => {
+            Classified::CleanupDeallocating { gateway } => {
                 self.cleanup_gateway = Some(gateway);
                 Nothing
             }
-            Line::CleanupReturned => {
+            Classified::CleanupReturned => {
                 match (self.cleanup_org.clone(), self.cleanup_gateway.take()) {
                     (Some(org), Some(gateway)) => Event(Kind::Rollback {
                         org,
                         gateway,
                         duration_s: None,
                     }),
-                    _ => Fed::Malformed("gateway returned to pool outside a cleanup sequence"),
+                    _ => {
+                        Recognized::Malformed("gateway returned to pool outside a cleanup sequence")
+                    }
                 }
             }
-            Line::CleanupEnd => {
+            Classified::CleanupEnd => {
                 self.cleanup_org = None;
                 self.cleanup_gateway = None;
                 Nothing
             }
-            Line::CleanupFailed => {
+            Classified::CleanupFailed => {
                 // The allocation stays open; the ORPHANED ALLOCATION line that follows says so.
                 self.cleanup_gateway = None;
                 Nothing
             }
-            Line::Orphaned { org, error } => {
+            Classified::Orphaned { org, error } => {
                 let org = org.or_else(|| self.cleanup_org.take());
                 self.cleanup_gateway = None;
                 match org {
                     Some(org) => Event(Kind::Orphaned { org, error }),
-                    None => Fed::Malformed("orphaned allocation without an organization"),
+                    None => Recognized::Malformed("orphaned allocation without an organization"),
                 }
             }
-            Line::Stopping { gateway, org } => {
+            Classified::Stopping { gateway, org } => {
                 self.last_stop = Some(org.clone());
                 Event(Kind::Deallocated {
                     org,
@@ -103,18 +114,18 @@ impl Recognizer {
                     duration_s: None,
                 })
             }
-            Line::StopFailed { message } => Event(Kind::DeallocFailed {
+            Classified::StopFailed { message } => Event(Kind::DeallocFailed {
                 org: self.last_stop.take(),
                 message,
             }),
-            Line::IdleShutdown { idle_ms } => Event(Kind::IdleShutdown {
+            Classified::IdleShutdown { idle_ms } => Event(Kind::IdleShutdown {
                 gateway: emitter.map(str::to_owned),
                 idle_ms,
             }),
-            Line::ReadySignaled => Event(Kind::GatewayReady {
+            Classified::ReadySignaled => Event(Kind::GatewayReady {
                 gateway: emitter.map(str::to_owned),
             }),
-            Line::Stats {
+            Classified::Stats {
                 total,
                 used,
                 ready,
@@ -125,8 +136,40 @@ impl Recognizer {
                 ready,
                 unused_not_ready,
             }),
-            Line::Known | Line::Unknown => Nothing,
-            Line::Malformed(why) => Fed::Malformed(why),
+            Classified::Known | Classified::Unknown => Nothing,
+            Classified::Malformed(why) => Recognized::Malformed(why),
+        }
+    }
+}
+
+/// Counts of a read (DESIGN.md §4 `lines`, plus read-side anomalies).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReadStats {
+    pub lines: u64,
+    pub skipped: u64,
+    pub time_backwards: u64,
+    /// Inputs that failed while being read (a diagnostic said why).
+    pub errors: u64,
+}
+
+/// A line that could hold a lifecycle record but was not usable (counted in `lines.skipped`,
+/// shown with `-v`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Skipped {
+    /// Physical line number (1-based) in its input.
+    pub line: u64,
+    pub reason: &'static str,
+    /// The start of the line, when verbose.
+    pub excerpt: String,
+}
+
+impl Skipped {
+    /// A line skipped for its length (never held, so no excerpt).
+    pub fn overlong(line: u64) -> Skipped {
+        Skipped {
+            line,
+            reason: "line longer than --max-line-length",
+            excerpt: String::new(),
         }
     }
 }
@@ -136,12 +179,12 @@ mod tests {
     use super::*;
     use crate::decode::console;
 
-    fn feed_all(r: &mut Recognizer, lines: &str) -> Vec<Fed> {
+    fn feed_all(r: &mut Recognizer, lines: &str) -> Vec<Recognized> {
         lines
             .lines()
             .map(|l| {
                 let rec = console::decode(l).unwrap().unwrap();
-                r.feed(classify(&rec), None)
+                r.recognize(classify(&rec), None)
             })
             .collect()
     }
@@ -160,15 +203,15 @@ mod tests {
         assert_eq!(
             out,
             vec![
-                Fed::Nothing,
-                Fed::Nothing,
-                Fed::Event(Kind::Rollback {
+                Recognized::Nothing,
+                Recognized::Nothing,
+                Recognized::Event(Kind::Rollback {
                     org: "o1".into(),
                     gateway: "7d1e0c6a-1111-4222-8333-944455556666".into(),
                     duration_s: None
                 }),
-                Fed::Nothing,
-                Fed::Nothing
+                Recognized::Nothing,
+                Recognized::Nothing
             ]
         );
     }
@@ -186,12 +229,12 @@ mod tests {
         );
         assert_eq!(
             out[4],
-            Fed::Event(Kind::Orphaned {
+            Recognized::Event(Kind::Orphaned {
                 org: "o2".into(),
                 error: "Cleanup failed: connection refused".into()
             })
         );
-        assert!(out[..4].iter().all(|f| *f == Fed::Nothing));
+        assert!(out[..4].iter().all(|f| *f == Recognized::Nothing));
     }
 
     #[test]
@@ -203,14 +246,14 @@ mod tests {
 2026-03-04T09:15:08.001Z [INFO     ] [GATEWAY_ALLOC       ] Gateway already allocated: org-o3.example.com
 2026-03-04T09:15:08.002Z [INFO     ] [GATEWAY_ALLOC       ] Gateway already allocated: https://weird/",
         );
-        assert_eq!(out[1], Fed::Event(Kind::Reused { org: "o3".into() }));
-        assert_eq!(out[2], Fed::Event(Kind::Reused { org: "o3".into() }));
+        assert_eq!(out[1], Recognized::Event(Kind::Reused { org: "o3".into() }));
+        assert_eq!(out[2], Recognized::Event(Kind::Reused { org: "o3".into() }));
         let mut fresh = Recognizer::default();
         let out = feed_all(
             &mut fresh,
             "2026-03-04T09:15:08.002Z [INFO     ] [GATEWAY_ALLOC       ] Gateway already allocated: somewhere",
         );
-        assert!(matches!(out[0], Fed::Malformed(_)));
+        assert!(matches!(out[0], Recognized::Malformed(_)));
     }
 
     #[test]
@@ -223,7 +266,7 @@ mod tests {
         );
         assert_eq!(
             out[1],
-            Fed::Event(Kind::DeallocFailed {
+            Recognized::Event(Kind::DeallocFailed {
                 org: Some("o4".into()),
                 message: "db down".into()
             })

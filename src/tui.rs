@@ -1,26 +1,20 @@
-//! `gwmon top`: a live terminal dashboard of the pool, fed by the same follow loop, pool model
-//! and alert engine as `gwmon watch`. The screen is redrawn on a timer (4 times a second), not on
-//! every line; the terminal is restored on every exit path and from a panic (ratatui's hook).
+//! Dashboard stage: the screens of `gwmon top`, drawn from the pool, the alert engine and the
+//! recent activity (allocations per minute, alert transitions, the follower's notes). Drawing
+//! only: the command runs the loop, redrawing on a timer, never per line.
 
 use std::collections::VecDeque;
-use std::io::IsTerminal;
-use std::time::{Duration, Instant};
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
 use ratatui::layout::{Constraint, Layout};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Gauge, Paragraph, Row, Sparkline, Table};
 
 use crate::alert::{Engine, Notification, Status};
-use crate::app::{load_config, pool_config};
-use crate::cli::{FollowArgs, TopArgs};
-use crate::event::{Event, Kind, Millis, Reason, fmt_time};
-use crate::export::text::human_secs;
-use crate::pool::Pool;
+use crate::event::{Event, Kind, Millis, Reason};
+use crate::pool::{Open, Pool};
 use crate::term::escape;
-use crate::watch::{Live, Session};
+use crate::units::{fmt_time, human_secs};
 
 const MINUTE: Millis = 60_000;
 /// Minutes shown in the allocation sparkline.
@@ -33,6 +27,9 @@ pub struct Activity {
     per_minute: VecDeque<(Millis, u64, u64)>,
     /// The latest alert transitions, newest last.
     transitions: VecDeque<Notification>,
+    /// The latest things the follower told (a file missing, rotated, unreadable): (error,
+    /// text), newest last.
+    notes: VecDeque<(bool, String)>,
 }
 
 impl Activity {
@@ -55,6 +52,14 @@ impl Activity {
                     self.per_minute.pop_front();
                 }
             }
+        }
+    }
+
+    /// Something the follower told; errors are shown in red.
+    pub fn note(&mut self, error: bool, text: String) {
+        self.notes.push_back((error, text));
+        while self.notes.len() > 20 {
+            self.notes.pop_front();
         }
     }
 
@@ -109,7 +114,7 @@ pub fn draw(
     ])
     .areas(area);
 
-    let c = &pool.c;
+    let c = &pool.counters;
     let firing = engine.firing();
     let status = if firing.is_empty() {
         Span::styled(" OK ", Style::default().fg(Color::Black).bg(Color::Green))
@@ -122,18 +127,23 @@ pub fn draw(
                 .add_modifier(Modifier::BOLD),
         )
     };
-    f.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled("gwmon top ", Style::default().add_modifier(Modifier::BOLD)),
-            status,
-            Span::raw(format!(
-                "  {}  {}  (q to quit)",
-                fmt_time(now),
-                escape(source)
-            )),
-        ])),
-        head,
-    );
+    let mut header = vec![
+        Span::styled("gwmon top ", Style::default().add_modifier(Modifier::BOLD)),
+        status,
+        Span::raw(format!(
+            "  {}  {}  (q to quit)",
+            fmt_time(now),
+            escape(source)
+        )),
+    ];
+    if let Some((error, note)) = act.notes.back() {
+        let color = if *error { Color::Red } else { Color::Yellow };
+        header.push(Span::styled(
+            format!("  {}", escape(note)),
+            Style::default().fg(color),
+        ));
+    }
+    f.render_widget(Paragraph::new(Line::from(header)), head);
 
     let [g1, g2] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(gauges);
@@ -205,7 +215,7 @@ pub fn draw(
 
     let [open_area, fail_area] =
         Layout::horizontal([Constraint::Percentage(65), Constraint::Percentage(35)]).areas(middle);
-    let mut open: Vec<(&String, &crate::pool::Open)> = pool.open.iter().collect();
+    let mut open: Vec<(&String, &Open)> = pool.open.iter().collect();
     open.sort_by(|a, b| a.1.start.cmp(&b.1.start).then_with(|| a.0.cmp(b.0)));
     let rows: Vec<Row> = open
         .iter()
@@ -326,71 +336,6 @@ pub fn draw(
     f.render_widget(Paragraph::new(lines).block(block("alerts")), bottom);
 }
 
-fn wall_now() -> Millis {
-    chrono::Utc::now().timestamp_millis()
-}
-
-pub fn top(a: TopArgs) -> anyhow::Result<u8> {
-    if !std::io::stdout().is_terminal() {
-        anyhow::bail!("gwmon top needs a terminal; use gwmon watch or gwmon report elsewhere");
-    }
-    let cfg = load_config(&a.config)?;
-    let pool = Pool::new(pool_config(&a.pool, &cfg));
-    let engine = Engine::new(cfg.alerts.clone());
-    let mut session = Session::new(&a.input, pool, engine, Vec::new());
-    // The dashboard shows the pool as it is: rebuild it from the files' content first.
-    let follow = FollowArgs {
-        from_start: true,
-        poll: a.follow.clone(),
-    };
-    let (mut live, names) = Live::open(&a.input, &follow)?;
-    let source = names.join(", ");
-    let mut act = Activity::default();
-    let mut terminal = ratatui::init();
-    let result = (|| -> anyhow::Result<()> {
-        let mut last_draw: Option<Instant> = None;
-        let mut notes = Vec::new();
-        let mut ended = false;
-        loop {
-            while event::poll(Duration::ZERO)? {
-                if let TermEvent::Key(k) = event::read()? {
-                    let ctrl_c =
-                        k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
-                    if k.kind == KeyEventKind::Press
-                        && (matches!(k.code, KeyCode::Char('q') | KeyCode::Esc) || ctrl_c)
-                    {
-                        return Ok(());
-                    }
-                }
-            }
-            if !ended {
-                match live.wait(Duration::from_millis(100))? {
-                    Some((chunks, _)) => {
-                        session.ingest(chunks, &mut notes, &mut |ev, _| {
-                            act.event(ev);
-                            Ok(())
-                        })?;
-                    }
-                    None => ended = true, // stdin closed: keep showing the last state
-                }
-            } else {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            session.tick(&mut notes);
-            for n in notes.drain(..) {
-                act.notification(&n);
-            }
-            if last_draw.is_none_or(|t| t.elapsed() >= Duration::from_millis(250)) {
-                let now = session.pool.now.unwrap_or(0).max(wall_now());
-                terminal.draw(|f| draw(f, &session.pool, &session.engine, &act, &source, now))?;
-                last_draw = Some(Instant::now());
-            }
-        }
-    })();
-    ratatui::restore();
-    result.map(|()| crate::app::EXIT_OK)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,7 +349,7 @@ mod tests {
             pool_size: Some(2),
             max_orgs: 10,
         });
-        let mut engine = Engine::new(crate::config::Alerts::default());
+        let mut engine = Engine::new(crate::alert::Alerts::default());
         let mut act = Activity::default();
         let t0 = 1_772_600_000_000;
         let mut notes = Vec::new();

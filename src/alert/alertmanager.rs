@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::{Alert, Notification, Status};
-use crate::event::{Millis, fmt_time};
+use crate::units::time::wall_now;
+use crate::units::{Millis, fmt_time};
 
 pub struct Client {
     tx: Option<Sender<Notification>>,
@@ -155,10 +156,6 @@ fn update(entries: &mut BTreeMap<String, Entry>, n: Notification) {
             resolved: None,
         },
     );
-}
-
-fn wall_now() -> Millis {
-    chrono::Utc::now().timestamp_millis()
 }
 
 fn body(entries: &BTreeMap<String, Entry>, interval: Duration) -> String {

@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::{Notification, Status};
-use crate::event::fmt_time;
+use crate::units::fmt_time;
 
 pub struct Runner {
     tx: Option<SyncSender<Notification>>,
@@ -41,7 +41,7 @@ impl Runner {
         {
             eprintln!(
                 "gwmon: --exec queue full ({QUEUE}); dropped a notification for {}",
-                n.alert.rule
+                n.alert.rule.name()
             );
         }
     }
@@ -67,8 +67,8 @@ fn spawn(argv: &[String], n: &Notification) -> std::io::Result<Child> {
             },
         )
         .env("GWMON_ALERT_REPEAT", if n.repeat { "1" } else { "0" })
-        .env("GWMON_ALERT_RULE", &a.rule)
-        .env("GWMON_ALERT_SEVERITY", &a.severity)
+        .env("GWMON_ALERT_RULE", a.rule.name())
+        .env("GWMON_ALERT_SEVERITY", a.severity.as_str())
         .env("GWMON_ALERT_SUMMARY", &a.summary)
         .env("GWMON_ALERT_VALUE", a.value.to_string())
         .env("GWMON_ALERT_FINGERPRINT", &a.fingerprint)

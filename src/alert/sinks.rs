@@ -1,10 +1,14 @@
 //! Alert sinks: a human line per transition, JSON lines, a command, Alertmanager.
 
 use std::io::{self, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
 
 use super::{Notification, Status, alertmanager, exec};
-use crate::event::fmt_time;
 use crate::term::escape;
+use crate::units::{fmt_time, human_secs};
 
 /// The human line: time, FIRING/RESOLVED, severity, rule, summary.
 pub fn human_line(n: &Notification, color: bool) -> String {
@@ -25,7 +29,7 @@ pub fn human_line(n: &Notification, color: bool) -> String {
         Status::Resolved => format!(
             " (fired {}, lasted {})",
             fmt_time(n.alert.starts_at),
-            crate::export::text::human_secs((n.at - n.alert.starts_at) as f64 / 1000.0)
+            human_secs((n.at - n.alert.starts_at) as f64 / 1000.0)
         ),
         Status::Firing => String::new(),
     };
@@ -38,6 +42,25 @@ pub fn human_line(n: &Notification, color: bool) -> String {
     )
 }
 
+/// Where alerts go, as decided from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct SinkOptions {
+    /// Print the human lines on stdout (unless JSON goes there).
+    pub human: bool,
+    /// Colour the human lines.
+    pub color: bool,
+    /// JSON lines to this file (`-`: stdout, instead of the human lines).
+    pub json: Option<PathBuf>,
+    /// A command run per notification (split on white space, no shell), with its timeout and
+    /// the most runs at once.
+    pub exec: Option<String>,
+    pub exec_timeout: Duration,
+    pub exec_max: usize,
+    /// An Alertmanager, and how often firing alerts are re-sent to it.
+    pub alertmanager: Option<String>,
+    pub alertmanager_interval: Duration,
+}
+
 /// Where notifications go.
 #[derive(Default)]
 pub struct Sinks {
@@ -48,6 +71,35 @@ pub struct Sinks {
 }
 
 impl Sinks {
+    /// Open the sinks: the JSON file, the command runner, the Alertmanager client.
+    pub fn open(o: &SinkOptions) -> anyhow::Result<Sinks> {
+        let mut sinks = Sinks::default();
+        let json_to_stdout = o.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
+        if o.human && !json_to_stdout {
+            sinks.human = Some((Box::new(io::stdout()), o.color));
+        }
+        if let Some(p) = &o.json {
+            sinks.json = Some(if json_to_stdout {
+                Box::new(io::stdout())
+            } else {
+                Box::new(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(p)
+                        .with_context(|| format!("--alerts-json {}", p.display()))?,
+                )
+            });
+        }
+        if let Some(cmd) = &o.exec {
+            sinks.exec = Some(exec::Runner::new(cmd, o.exec_max, o.exec_timeout)?);
+        }
+        if let Some(url) = &o.alertmanager {
+            sinks.alertmanager = Some(alertmanager::Client::new(url, o.alertmanager_interval)?);
+        }
+        Ok(sinks)
+    }
+
     pub fn send(&mut self, n: &Notification) -> io::Result<()> {
         if let Some((w, color)) = &mut self.human {
             writeln!(w, "{}", human_line(n, *color))?;

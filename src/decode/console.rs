@@ -3,7 +3,8 @@
 
 use std::borrow::Cow;
 
-use super::{Data, Malformed, Record, time};
+use super::{Data, Malformed, Record};
+use crate::units::time;
 
 /// Decode a console line (without its newline). `Ok(None)`: not a gateway record (another
 /// category, or a continuation line of a multi-line message, which has no timestamp).

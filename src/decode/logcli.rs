@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{Data, Malformed, Record, console, time};
+use super::{Data, Malformed, Record, console};
+use crate::units::time;
 
 #[derive(Deserialize)]
 struct Line<'a> {

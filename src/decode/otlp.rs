@@ -12,7 +12,8 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{Data, Malformed, Record, time};
+use super::{Data, Malformed, Record};
+use crate::units::time;
 
 #[derive(Deserialize)]
 struct Request<'a> {

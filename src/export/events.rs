@@ -3,7 +3,8 @@
 
 use std::io::{self, Write};
 
-use crate::event::{Event, fmt_time};
+use crate::event::Event;
+use crate::units::fmt_time;
 
 /// Write one event as a JSON line. `names` are the inputs' names, by index.
 pub fn write_event(

@@ -5,10 +5,10 @@
 
 use std::fmt::Write as _;
 
-use crate::alert::{Engine, RULES};
+use crate::alert::{Engine, Rule};
 use crate::event::{Millis, Reason};
-use crate::pipeline::ReadStats;
-use crate::pool::{DURATION_BUCKETS_S, Pool};
+use crate::pool::{DURATION_BUCKETS_S, OrgStats, Pool};
+use crate::recognize::ReadStats;
 
 /// Exposition format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,7 +124,7 @@ pub fn render(
         s: String::with_capacity(8192),
         fmt,
     };
-    let c = &pool.c;
+    let c = &pool.counters;
     o.counter(
         "gwmon_gateway_allocation_attempts_total",
         "Gateway allocation attempts (Starting gateway for org).",
@@ -286,19 +286,19 @@ pub fn render(
             "State of each alert rule: 0 inactive, 1 pending, 2 firing.",
             None,
         );
-        for rule in RULES {
+        for rule in Rule::ALL {
             o.sample(
                 "gwmon_alert_state",
-                &[("rule", rule)],
+                &[("rule", rule.name())],
                 f64::from(engine.rule_state(rule)),
             );
         }
     }
 
     if opts.per_org {
-        let mut orgs: Vec<(&String, &crate::pool::OrgStats)> = pool.orgs.iter().collect();
+        let mut orgs: Vec<(&String, &OrgStats)> = pool.orgs.iter().collect();
         orgs.sort_by(|a, b| a.0.cmp(b.0));
-        type Get = fn(&crate::pool::OrgStats) -> f64;
+        type Get = fn(&OrgStats) -> f64;
         let families: [(&str, &str, Option<&str>, Get); 3] = [
             (
                 "gwmon_org_allocations_total",

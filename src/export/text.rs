@@ -2,47 +2,43 @@
 
 use std::io::{self, Write};
 
+use crate::alert::Engine;
+use crate::pool::Pool;
+use crate::recognize::ReadStats;
 use crate::report::{Bucket, Durations, Report};
 use crate::term::escape;
+use crate::units::time::parse_rfc3339;
+use crate::units::{Millis, fmt_time, human_secs, pct, thousands};
 
-/// `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Seconds → `2d 4h`, `1h 02m`, `45m 10s`, `12.3s`, `0.250s`.
-pub fn human_secs(s: f64) -> String {
-    if !s.is_finite() {
-        return "-".into();
-    }
-    let s = s.max(0.0);
-    if s < 1.0 {
-        return format!("{s:.3}s");
-    }
-    if s < 60.0 {
-        return format!("{s:.1}s");
-    }
-    let t = s.round() as u64;
-    let (d, h, m, sec) = (t / 86400, t / 3600 % 24, t / 60 % 60, t % 60);
-    if d > 0 {
-        format!("{d}d {h}h")
-    } else if h > 0 {
-        format!("{h}h {m:02}m")
+/// The one-line pool status at `now` (`watch`'s SIGUSR1, --summary-every, and at its end).
+pub fn pool_line(now: Millis, pool: &Pool, engine: &Engine, stats: &ReadStats) -> String {
+    let c = &pool.counters;
+    let total = pool.total().map_or("?".to_owned(), |t| t.to_string());
+    let avail = pool.available().map_or("?".to_owned(), |a| a.to_string());
+    let util = pool.utilization().map_or(String::new(), |u| {
+        format!(" · utilization {:.1}%", u * 100.0)
+    });
+    let rate = if c.attempts > 0 {
+        format!(" ({:.1}%)", c.failed as f64 / c.attempts as f64 * 100.0)
     } else {
-        format!("{m}m {sec:02}s")
-    }
-}
-
-fn pct(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
+        String::new()
+    };
+    let firing: Vec<&str> = engine.firing().iter().map(|a| a.rule.name()).collect();
+    let firing = if firing.is_empty() {
+        "no alert firing".to_owned()
+    } else {
+        format!("firing: {}", firing.join(", "))
+    };
+    format!(
+        "{} pool {}/{total} allocated · {avail} available · {} orphaned{util} · {} allocated, {} failed{rate} · {} lines, {} skipped · {firing}",
+        fmt_time(now),
+        pool.allocated(),
+        pool.orphaned_open,
+        c.allocated,
+        c.failed,
+        stats.lines,
+        stats.skipped
+    )
 }
 
 const SPARK: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -113,10 +109,7 @@ fn durations(d: &Durations, unit_ms: bool) -> String {
 fn window_line(r: &Report) -> String {
     match (&r.window.start, &r.window.end) {
         (Some(s), Some(e)) => {
-            let span = match (
-                crate::decode::time::parse_rfc3339(s),
-                crate::decode::time::parse_rfc3339(e),
-            ) {
+            let span = match (parse_rfc3339(s), parse_rfc3339(e)) {
                 (Some(a), Some(b)) => format!("  ({})", human_secs((b - a) as f64 / 1000.0)),
                 _ => String::new(),
             };
@@ -383,7 +376,7 @@ pub fn write_report(out: &mut impl Write, r: &Report, color: bool) -> io::Result
     if !r.alerts.is_empty() {
         let mut per_rule: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
         for al in &r.alerts {
-            let e = per_rule.entry(al.rule.as_str()).or_default();
+            let e = per_rule.entry(al.rule.name()).or_default();
             e.0 += 1;
             e.1 += usize::from(al.resolved_at.is_none());
         }
@@ -425,18 +418,6 @@ pub fn write_report(out: &mut impl Write, r: &Report, color: bool) -> io::Result
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(1234567), "1,234,567");
-        assert_eq!(thousands(100), "100");
-        assert_eq!(human_secs(0.25), "0.250s");
-        assert_eq!(human_secs(12.34), "12.3s");
-        assert_eq!(human_secs(610.0), "10m 10s");
-        assert_eq!(human_secs(3720.0), "1h 02m");
-        assert_eq!(human_secs(190_000.0), "2d 4h");
-    }
 
     #[test]
     fn sparklines() {

@@ -7,7 +7,7 @@ use crate::decode::{Data, Record};
 
 /// A classified lifecycle line, with the fields it carries.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum Line {
+pub enum Classified {
     Starting {
         org: String,
     },
@@ -153,7 +153,7 @@ fn count(v: Option<String>) -> Option<u64> {
 }
 
 /// Classify one gateway record.
-pub fn classify(rec: &Record<'_>) -> Line {
+pub fn classify(rec: &Record<'_>) -> Classified {
     let msg = strip_marks(&rec.message);
     match rec.category.as_ref() {
         "GATEWAY_ALLOC" => alloc(rec, msg),
@@ -162,26 +162,26 @@ pub fn classify(rec: &Record<'_>) -> Line {
         "GATEWAY_SHUTDOWN" => shutdown(msg),
         "GATEWAY_READY" => {
             if msg.starts_with("Successfully signaled ready") {
-                Line::ReadySignaled
+                Classified::ReadySignaled
             } else if msg.starts_with("Failed to signal ready") {
-                Line::Known
+                Classified::Known
             } else {
-                Line::Unknown
+                Classified::Unknown
             }
         }
-        "GATEWAY_STATE" => Line::Known,
+        "GATEWAY_STATE" => Classified::Known,
         "GATEWAY_STATS" => stats(rec, msg),
-        _ => Line::Unknown,
+        _ => Classified::Unknown,
     }
 }
 
-fn alloc(rec: &Record<'_>, msg: &str) -> Line {
+fn alloc(rec: &Record<'_>, msg: &str) -> Classified {
     if let Some(rest) = msg.strip_prefix("Starting gateway for org ") {
         return match word(rest) {
-            Some(org) => Line::Starting {
+            Some(org) => Classified::Starting {
                 org: org.to_owned(),
             },
-            None => Line::Malformed("`Starting gateway` without an organization"),
+            None => Classified::Malformed("`Starting gateway` without an organization"),
         };
     }
     if let Some(rest) = msg.strip_prefix("Allocated ") {
@@ -189,10 +189,10 @@ fn alloc(rec: &Record<'_>, msg: &str) -> Line {
     }
     if let Some(rest) = msg.strip_prefix("Gateway started successfully for org ") {
         return match word(rest) {
-            Some(org) => Line::StartedOk {
+            Some(org) => Classified::StartedOk {
                 org: org.to_owned(),
             },
-            None => Line::Malformed("`Gateway started successfully` without an organization"),
+            None => Classified::Malformed("`Gateway started successfully` without an organization"),
         };
     }
     if let Some(rest) = msg.strip_prefix("Failed to start gateway for org ") {
@@ -201,21 +201,21 @@ fn alloc(rec: &Record<'_>, msg: &str) -> Line {
             None => (rest.trim(), ""),
         };
         if org.is_empty() || org.contains(char::is_whitespace) {
-            return Line::Malformed("`Failed to start gateway` without an organization");
+            return Classified::Malformed("`Failed to start gateway` without an organization");
         }
-        return Line::FailedStart {
+        return Classified::FailedStart {
             org: org.to_owned(),
             message: string_data(rec, tail),
         };
     }
     if let Some(rest) = msg.strip_prefix("Gateway already allocated:") {
-        return Line::AlreadyAllocated {
+        return Classified::AlreadyAllocated {
             org: org_from_host(rest.trim()),
         };
     }
     if msg.starts_with("ORPHANED ALLOCATION") {
         let obj = trailing_object(msg);
-        return Line::Orphaned {
+        return Classified::Orphaned {
             org: object_field(rec, obj.as_ref(), "organization_id").filter(|o| !o.is_empty()),
             error: object_field(rec, obj.as_ref(), "error").unwrap_or_default(),
         };
@@ -225,18 +225,18 @@ fn alloc(rec: &Record<'_>, msg: &str) -> Line {
         || msg.starts_with("Gateway healthy after")
         || msg.starts_with("Triggering gateway initialization")
     {
-        return Line::Known;
+        return Classified::Known;
     }
-    Line::Unknown
+    Classified::Unknown
 }
 
 /// `gw-pool-3 (port 7103, upstream 172.17.0.1:7103) to org ORG`
-fn allocated(rest: &str) -> Line {
+fn allocated(rest: &str) -> Classified {
     let Some(to) = rfind_to_org(rest) else {
-        return Line::Malformed("`Allocated` without `to org`");
+        return Classified::Malformed("`Allocated` without `to org`");
     };
     let Some(org) = word(&rest[to + 8..]) else {
-        return Line::Malformed("`Allocated` without an organization");
+        return Classified::Malformed("`Allocated` without an organization");
     };
     let head = &rest[..to];
     let (gateway, port) = match find_paren(head) {
@@ -247,7 +247,7 @@ fn allocated(rest: &str) -> Line {
                     let digits: &str = p.split([',', ')']).next().unwrap_or("").trim();
                     match digits.parse::<u32>() {
                         Ok(p) => Some(p),
-                        Err(_) => return Line::Malformed("`Allocated` with a bad port"),
+                        Err(_) => return Classified::Malformed("`Allocated` with a bad port"),
                     }
                 }
                 None => None,
@@ -257,9 +257,9 @@ fn allocated(rest: &str) -> Line {
         None => (head.trim(), None),
     };
     if gateway.is_empty() || gateway.contains(char::is_whitespace) {
-        return Line::Malformed("`Allocated` without a gateway");
+        return Classified::Malformed("`Allocated` without a gateway");
     }
-    Line::Allocated {
+    Classified::Allocated {
         gateway: gateway.to_owned(),
         port,
         org: org.to_owned(),
@@ -277,74 +277,74 @@ fn org_from_host(host: &str) -> Option<String> {
     (!org.is_empty()).then(|| org.to_owned())
 }
 
-fn cleanup(msg: &str) -> Line {
+fn cleanup(msg: &str) -> Classified {
     if let Some(rest) = msg.strip_prefix("Cleaning up failed allocation for org ") {
         let org = rest.split(':').next().unwrap_or("").trim();
         return if org.is_empty() || org.contains(char::is_whitespace) {
-            Line::Malformed("`Cleaning up failed allocation` without an organization")
+            Classified::Malformed("`Cleaning up failed allocation` without an organization")
         } else {
-            Line::CleanupStart {
+            Classified::CleanupStart {
                 org: org.to_owned(),
             }
         };
     }
     if let Some(rest) = msg.strip_prefix("Deallocating gateway") {
         return match word(rest) {
-            Some(g) => Line::CleanupDeallocating {
+            Some(g) => Classified::CleanupDeallocating {
                 gateway: g.to_owned(),
             },
-            None => Line::Malformed("`Deallocating gateway` without a gateway"),
+            None => Classified::Malformed("`Deallocating gateway` without a gateway"),
         };
     }
     if msg.starts_with("Gateway returned to pool") {
-        return Line::CleanupReturned;
+        return Classified::CleanupReturned;
     }
     if msg.starts_with("No allocation found") || msg.starts_with("Cleanup complete") {
-        return Line::CleanupEnd;
+        return Classified::CleanupEnd;
     }
     if msg.starts_with("CLEANUP FAILED") {
-        return Line::CleanupFailed;
+        return Classified::CleanupFailed;
     }
     if msg.starts_with("Nginx config removed")
         || msg.starts_with("Nginx cleanup warning")
         || msg.starts_with("Org ")
     {
-        return Line::Known;
+        return Classified::Known;
     }
-    Line::Unknown
+    Classified::Unknown
 }
 
-fn dealloc(rec: &Record<'_>, msg: &str) -> Line {
+fn dealloc(rec: &Record<'_>, msg: &str) -> Classified {
     if let Some(rest) = msg.strip_prefix("Stopping gateway ") {
         let Some(i) = find_for_org(rest) else {
-            return Line::Malformed("`Stopping gateway` without `for org`");
+            return Classified::Malformed("`Stopping gateway` without `for org`");
         };
         let gateway = rest[..i].trim();
         return match word(&rest[i + 9..]) {
-            Some(org) if !gateway.is_empty() => Line::Stopping {
+            Some(org) if !gateway.is_empty() => Classified::Stopping {
                 gateway: gateway.to_owned(),
                 org: org.to_owned(),
             },
-            _ => Line::Malformed("`Stopping gateway` without a gateway or an organization"),
+            _ => Classified::Malformed("`Stopping gateway` without a gateway or an organization"),
         };
     }
     if let Some(rest) = msg.strip_prefix("Failed to stop gateway:") {
-        return Line::StopFailed {
+        return Classified::StopFailed {
             message: string_data(rec, rest),
         };
     }
     if msg.starts_with("Gateway deallocated") {
-        return Line::Known;
+        return Classified::Known;
     }
-    Line::Unknown
+    Classified::Unknown
 }
 
-fn shutdown(msg: &str) -> Line {
+fn shutdown(msg: &str) -> Classified {
     if let Some(rest) = msg.strip_prefix("No active projects for ") {
         let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
         return match digits.parse() {
-            Ok(idle_ms) => Line::IdleShutdown { idle_ms },
-            Err(_) => Line::Malformed("idle shutdown without a duration"),
+            Ok(idle_ms) => Classified::IdleShutdown { idle_ms },
+            Err(_) => Classified::Malformed("idle shutdown without a duration"),
         };
     }
     if msg.starts_with("Initiating graceful shutdown")
@@ -352,14 +352,14 @@ fn shutdown(msg: &str) -> Line {
         || msg.starts_with("Gateway ")
         || msg.starts_with("Failed to notify Ganymede")
     {
-        return Line::Known;
+        return Classified::Known;
     }
-    Line::Unknown
+    Classified::Unknown
 }
 
-fn stats(rec: &Record<'_>, msg: &str) -> Line {
+fn stats(rec: &Record<'_>, msg: &str) -> Classified {
     if !msg.starts_with("stats:") {
-        return Line::Unknown;
+        return Classified::Unknown;
     }
     let obj = trailing_object(msg);
     let get = |k: &str| count(object_field(rec, obj.as_ref(), k));
@@ -368,13 +368,13 @@ fn stats(rec: &Record<'_>, msg: &str) -> Line {
         get("used_gateways"),
         get("ready_gateways"),
     ) {
-        (Some(total), Some(used), Some(ready)) => Line::Stats {
+        (Some(total), Some(used), Some(ready)) => Classified::Stats {
             total,
             used,
             ready,
             unused_not_ready: get("unused_not_ready_gateways").unwrap_or(0),
         },
-        _ => Line::Malformed("pool stats without numeric total/used/ready counts"),
+        _ => Classified::Malformed("pool stats without numeric total/used/ready counts"),
     }
 }
 
@@ -385,12 +385,12 @@ mod tests {
 
     const ORG: &str = "3f1c2b4a-5d6e-4f70-8a9b-0c1d2e3f4a5b";
 
-    fn line(cat: &str, prio: &str, msg: &str) -> Line {
+    fn line(cat: &str, prio: &str, msg: &str) -> Classified {
         let l = format!("2026-03-04T09:15:02.118Z [{prio:<9}] [{cat:<20}] {msg}");
         classify(&console::decode(&l).unwrap().unwrap())
     }
 
-    fn alloc(msg: &str) -> Line {
+    fn alloc(msg: &str) -> Classified {
         line("GATEWAY_ALLOC", "INFO", msg)
     }
 
@@ -398,13 +398,13 @@ mod tests {
     fn allocation_lines() {
         assert_eq!(
             alloc(&format!("Starting gateway for org {ORG}")),
-            Line::Starting { org: ORG.into() }
+            Classified::Starting { org: ORG.into() }
         );
         assert_eq!(
             alloc(&format!(
                 "Allocated gw-pool-3 (port 7103, upstream 172.17.0.1:7103) to org {ORG}"
             )),
-            Line::Allocated {
+            Classified::Allocated {
                 gateway: "gw-pool-3".into(),
                 port: Some(7103),
                 org: ORG.into()
@@ -414,7 +414,7 @@ mod tests {
             alloc(&format!(
                 "Allocated null (port 7100, upstream 172.17.0.1:7100) to org {ORG}"
             )),
-            Line::Allocated {
+            Classified::Allocated {
                 gateway: "null".into(),
                 port: Some(7100),
                 org: ORG.into()
@@ -424,23 +424,23 @@ mod tests {
             alloc(&format!(
                 "Gateway accessible at: https://org-{ORG}.example.com"
             )),
-            Line::Known
+            Classified::Known
         );
-        assert_eq!(alloc("Checking gateway health..."), Line::Known);
-        assert_eq!(alloc("✅ Gateway healthy after 619ms"), Line::Known);
+        assert_eq!(alloc("Checking gateway health..."), Classified::Known);
+        assert_eq!(alloc("✅ Gateway healthy after 619ms"), Classified::Known);
         assert_eq!(
             alloc(&format!(
                 "Triggering gateway initialization: https://org-{ORG}.example.com/collab/start"
             )),
-            Line::Known
+            Classified::Known
         );
         assert_eq!(
             alloc(&format!("✅ Gateway started successfully for org {ORG}")),
-            Line::StartedOk { org: ORG.into() }
+            Classified::StartedOk { org: ORG.into() }
         );
         assert_eq!(
             alloc(&format!("Gateway already allocated: org-{ORG}.example.com")),
-            Line::AlreadyAllocated {
+            Classified::AlreadyAllocated {
                 org: Some(ORG.into())
             }
         );
@@ -469,7 +469,7 @@ mod tests {
                     "ERROR",
                     &format!("Failed to start gateway for org {ORG}: {msg}")
                 ),
-                Line::FailedStart {
+                Classified::FailedStart {
                     org: ORG.into(),
                     message: want.into()
                 }
@@ -484,30 +484,33 @@ mod tests {
             c(&format!(
                 "Cleaning up failed allocation for org {ORG}: no_gateway_available"
             )),
-            Line::CleanupStart { org: ORG.into() }
+            Classified::CleanupStart { org: ORG.into() }
         );
         assert_eq!(
             c("No allocation found - failure before DB commit"),
-            Line::CleanupEnd
+            Classified::CleanupEnd
         );
         assert_eq!(
             c("Deallocating gateway 9b2f6a1e-0000-4000-8000-000000000001"),
-            Line::CleanupDeallocating {
+            Classified::CleanupDeallocating {
                 gateway: "9b2f6a1e-0000-4000-8000-000000000001".into()
             }
         );
-        assert_eq!(c("✅ Gateway returned to pool"), Line::CleanupReturned);
-        assert_eq!(c("✅ Nginx config removed"), Line::Known);
-        assert_eq!(c("Nginx cleanup warning: ENOENT"), Line::Known);
+        assert_eq!(
+            c("✅ Gateway returned to pool"),
+            Classified::CleanupReturned
+        );
+        assert_eq!(c("✅ Nginx config removed"), Classified::Known);
+        assert_eq!(c("Nginx cleanup warning: ENOENT"), Classified::Known);
         assert_eq!(
             c(&format!("✅ Cleanup complete for org {ORG}")),
-            Line::CleanupEnd
+            Classified::CleanupEnd
         );
         assert_eq!(
             c("❌ CLEANUP FAILED - Manual intervention required!"),
-            Line::CleanupFailed
+            Classified::CleanupFailed
         );
-        assert_eq!(c(&format!("Org {ORG}: db down")), Line::Known);
+        assert_eq!(c(&format!("Org {ORG}: db down")), Classified::Known);
         assert_eq!(
             line(
                 "GATEWAY_ALLOC",
@@ -516,7 +519,7 @@ mod tests {
                     r#"⚠️ ORPHANED ALLOCATION - Manual cleanup required! {{"organization_id":"{ORG}","error":"Cleanup failed: db down"}}"#
                 )
             ),
-            Line::Orphaned {
+            Classified::Orphaned {
                 org: Some(ORG.into()),
                 error: "Cleanup failed: db down".into()
             }
@@ -530,14 +533,14 @@ mod tests {
             d(&format!(
                 "Stopping gateway 9b2f6a1e-0000-4000-8000-000000000001 for org {ORG}"
             )),
-            Line::Stopping {
+            Classified::Stopping {
                 gateway: "9b2f6a1e-0000-4000-8000-000000000001".into(),
                 org: ORG.into()
             }
         );
         assert_eq!(
             d("✅ Gateway deallocated, returned to pool (ready for next org)"),
-            Line::Known
+            Classified::Known
         );
         assert_eq!(
             line(
@@ -545,36 +548,36 @@ mod tests {
                 "ERROR",
                 r#"Failed to stop gateway: "Gateway not found""#
             ),
-            Line::StopFailed {
+            Classified::StopFailed {
                 message: "Gateway not found".into()
             }
         );
         let s = |m: &str| line("GATEWAY_SHUTDOWN", "INFO", m);
         assert_eq!(
             s("No active projects for 1800412ms - initiating shutdown"),
-            Line::IdleShutdown { idle_ms: 1_800_412 }
+            Classified::IdleShutdown { idle_ms: 1_800_412 }
         );
-        assert_eq!(s("Initiating graceful shutdown..."), Line::Known);
+        assert_eq!(s("Initiating graceful shutdown..."), Classified::Known);
         assert_eq!(
             s(&format!("Notifying Ganymede of deallocation for org {ORG}")),
-            Line::Known
+            Classified::Known
         );
         assert_eq!(
             s("✅ Gateway 9b2f deallocated, returned to pool"),
-            Line::Known
+            Classified::Known
         );
         assert_eq!(
             s("Failed to notify Ganymede of deallocation: timeout (gateway will still shutdown)"),
-            Line::Known
+            Classified::Known
         );
-        assert_eq!(s("Gateway shutdown complete"), Line::Known);
+        assert_eq!(s("Gateway shutdown complete"), Classified::Known);
         assert_eq!(
             line(
                 "GATEWAY_READY",
                 "INFO",
                 "Successfully signaled ready to Ganymede"
             ),
-            Line::ReadySignaled
+            Classified::ReadySignaled
         );
         assert_eq!(
             line(
@@ -582,7 +585,7 @@ mod tests {
                 "ERROR",
                 "Failed to signal ready after 12 attempts: ECONNREFUSED. Giving up."
             ),
-            Line::Known
+            Classified::Known
         );
         assert_eq!(
             line(
@@ -590,13 +593,13 @@ mod tests {
                 "INFO",
                 &format!("Initialized for org: {ORG}, gateway: 9b2f")
             ),
-            Line::Known
+            Classified::Known
         );
     }
 
     #[test]
     fn stats_numbers_or_strings() {
-        let want = Line::Stats {
+        let want = Classified::Stats {
             total: 8,
             used: 3,
             ready: 5,
@@ -624,7 +627,7 @@ mod tests {
                 "INFO",
                 r#"stats:  {"total_gateways":"x","used_gateways":"3"}"#
             ),
-            Line::Malformed(_)
+            Classified::Malformed(_)
         ));
     }
 
@@ -632,24 +635,24 @@ mod tests {
     fn malformed_fields() {
         assert!(matches!(
             alloc("Starting gateway for org "),
-            Line::Malformed(_)
+            Classified::Malformed(_)
         ));
         assert!(matches!(
             alloc("Allocated gw-pool-3 (port 7103, upstream x)"),
-            Line::Malformed(_)
+            Classified::Malformed(_)
         ));
         assert!(matches!(
             alloc("Allocated gw-pool-3 (port abc, upstream x) to org o"),
-            Line::Malformed(_)
+            Classified::Malformed(_)
         ));
         assert!(matches!(
             alloc("Failed to start gateway for org : \"x\""),
-            Line::Malformed(_)
+            Classified::Malformed(_)
         ));
         assert!(matches!(
             line("GATEWAY_DEALLOC", "INFO", "Stopping gateway g1"),
-            Line::Malformed(_)
+            Classified::Malformed(_)
         ));
-        assert_eq!(alloc("Something new about gateways"), Line::Unknown);
+        assert_eq!(alloc("Something new about gateways"), Classified::Unknown);
     }
 }

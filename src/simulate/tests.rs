@@ -6,7 +6,7 @@
 use super::truth::Report;
 use super::*;
 use crate::decode::{self, Record};
-use crate::recognize::{Fed, Line, Recognizer, classify};
+use crate::recognize::{Classified, Recognized, Recognizer, classify};
 
 fn cfg(seed: u64, hours: f64, format: Format) -> Config {
     Config {
@@ -49,11 +49,11 @@ struct Decoded {
 
 fn feed(rec: &Record<'_>, r: &mut Recognizer, d: &mut Decoded) {
     let line = classify(rec);
-    if line == Line::Unknown {
+    if line == Classified::Unknown {
         d.unknown.push(rec.category.to_string());
     }
-    match r.feed(line, None) {
-        Fed::Event(k) => d.events.push(Ev {
+    match r.recognize(line, None) {
+        Recognized::Event(k) => d.events.push(Ev {
             name: k.name(),
             time: rec.time,
             org: k.org().map(str::to_owned),
@@ -62,8 +62,8 @@ fn feed(rec: &Record<'_>, r: &mut Recognizer, d: &mut Decoded) {
                 _ => None,
             },
         }),
-        Fed::Nothing => {}
-        Fed::Malformed(_) => d.skipped += 1,
+        Recognized::Nothing => {}
+        Recognized::Malformed(_) => d.skipped += 1,
     }
 }
 

@@ -41,7 +41,7 @@ pub fn man_page() -> anyhow::Result<Vec<u8>> {
     Ok(out)
 }
 
-pub fn generate(a: &GenerateArgs) -> anyhow::Result<()> {
+pub fn run(a: &GenerateArgs) -> anyhow::Result<()> {
     let bytes = match a.what {
         Generate::Man => man_page()?,
         shell => {

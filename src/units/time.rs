@@ -1,6 +1,60 @@
-//! Timestamps: the service's `toISOString()` form on a fast path, any RFC 3339 time otherwise.
+//! Times: the log timestamps (the service's `toISOString()` form on a fast path, any RFC 3339
+//! time otherwise), `--since`/`--until` arguments, and RFC 3339 output.
 
-use crate::event::Millis;
+/// Milliseconds since the Unix epoch, UTC. The service writes millisecond timestamps.
+pub type Millis = i64;
+
+/// The wall clock.
+pub fn wall_now() -> Millis {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Format a time as RFC 3339 with milliseconds, `2026-03-04T09:15:02.118Z`.
+pub fn fmt_time(t: Millis) -> String {
+    match chrono::DateTime::from_timestamp_millis(t) {
+        Some(d) => d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        None => format!("@{t}ms"),
+    }
+}
+
+/// Serialize a time as RFC 3339 (serde `serialize_with`).
+pub fn ser_time<S: serde::Serializer>(t: &Millis, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&fmt_time(*t))
+}
+
+/// Serialize `Option<Millis>` as RFC 3339 or null.
+pub fn ser_opt_time<S: serde::Serializer>(t: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&fmt_time(*t)),
+        None => s.serialize_none(),
+    }
+}
+
+/// A time given on the command line: RFC 3339, `YYYY-MM-DD` (UTC midnight) or a duration back
+/// from `now` (`6h`, `7d`).
+pub fn parse_time_arg(s: &str, now: Millis) -> Result<Millis, String> {
+    let s = s.trim();
+    if let Some(t) = parse_rfc3339(s) {
+        return Ok(t);
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d
+            .and_hms_opt(0, 0, 0)
+            .map_or(0, |t| t.and_utc().timestamp_millis()));
+    }
+    if let Some(ms) = super::duration::parse_ms(s) {
+        return Ok(now - ms);
+    }
+    Err(format!(
+        "`{s}` is not a time (examples: 2026-03-04T09:00:00Z, 2026-03-04, 6h, 7d)"
+    ))
+}
+
+/// clap value parser of `--since`/`--until`: relative times are taken back from the moment the
+/// command line is parsed.
+pub fn parse_time_flag(s: &str) -> Result<Millis, String> {
+    parse_time_arg(s, wall_now())
+}
 
 /// Parse `2026-03-04T09:15:02.118Z` (fast path) or any RFC 3339 time, to milliseconds.
 pub fn parse_rfc3339(s: &str) -> Option<Millis> {
@@ -80,6 +134,20 @@ mod tests {
                 .timestamp_millis();
             assert_eq!(parse_iso_ms(s.as_bytes()), Some(c), "{s}");
         }
+    }
+
+    #[test]
+    fn time_arguments() {
+        let now = 1_772_615_702_118;
+        assert_eq!(parse_time_arg("2026-03-04T09:15:02.118Z", 0), Ok(now));
+        assert_eq!(parse_time_arg("2026-03-04", 0), Ok(1_772_582_400_000));
+        assert_eq!(parse_time_arg("1h", now), Ok(now - 3_600_000));
+        assert!(
+            parse_time_arg("soon", now)
+                .unwrap_err()
+                .contains("is not a time")
+        );
+        assert_eq!(fmt_time(now), "2026-03-04T09:15:02.118Z");
     }
 
     #[test]

@@ -3,15 +3,16 @@
 //! The chunk is searched for the category bytes `GATEWAY_` with memchr's memmem (as grep does);
 //! only the lines around a hit are decoded and classified. Everything else is only counted.
 //! A scan keeps no state between chunks, so chunks of one input are scanned on all cores and the
-//! results are put back in order by [`crate::pipeline`].
+//! results are put back in order (by the batch pipeline) before the in-order part,
+//! [`super::InputRecognizer`], sees them.
 
 use std::borrow::Cow;
 
 use memchr::memmem;
 
+use super::{Classified, Skipped, classify};
 use crate::decode::{self, Format, Malformed, Record, console, docker};
-use crate::event::Millis;
-use crate::recognize::{Line, classify};
+use crate::units::Millis;
 
 /// What a scan needs to know.
 #[derive(Clone, Debug)]
@@ -22,44 +23,38 @@ pub struct ScanConfig {
     pub verbose: bool,
 }
 
-/// A classified gateway record, or a piece of a Docker line split at 16 KiB.
+/// What a scan found on a line around a `GATEWAY_` hit: a classified gateway record, or a piece
+/// of a Docker line split at 16 KiB (joined in order later).
 #[derive(Clone, Debug, PartialEq)]
-pub enum Body {
-    Rec {
+pub enum HitKind {
+    Record {
         time: Millis,
-        line: Line,
+        classified: Classified,
         emitter: Option<String>,
         /// The message, when verbose.
-        raw: String,
+        message: String,
     },
-    Piece {
+    DockerPiece {
         text: String,
+        /// This piece ends the console line (its `log` ends in a newline).
         last: bool,
     },
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct Item {
+pub struct Hit {
     /// Physical line number (1-based) in the input.
     pub line: u64,
-    pub body: Body,
+    pub kind: HitKind,
 }
 
-/// A line that could hold a lifecycle record but was not usable.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Skip {
-    pub line: u64,
-    pub reason: &'static str,
-    /// The start of the line, when verbose.
-    pub excerpt: String,
-}
-
+/// The result of scanning one chunk.
 #[derive(Debug, Default)]
 pub struct Scanned {
     /// Physical lines in the chunk.
     pub lines: u64,
-    pub items: Vec<Item>,
-    pub skipped: Vec<Skip>,
+    pub hits: Vec<Hit>,
+    pub skipped: Vec<Skipped>,
 }
 
 /// Scans chunks; holds the compiled searcher.
@@ -123,7 +118,7 @@ impl Scanner {
     fn line(&mut self, raw: &[u8], line: u64, piece_expected: bool, out: &mut Scanned) -> bool {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let skip = |out: &mut Scanned, reason: &'static str, verbose: bool| {
-            out.skipped.push(Skip {
+            out.skipped.push(Skipped {
                 line,
                 reason,
                 excerpt: if verbose { excerpt(raw) } else { String::new() },
@@ -145,9 +140,9 @@ impl Scanner {
             return match docker::decode(&text) {
                 Ok(p) if piece_expected || !p.is_last() => {
                     let last = p.is_last();
-                    out.items.push(Item {
+                    out.hits.push(Hit {
                         line,
-                        body: Body::Piece {
+                        kind: HitKind::DockerPiece {
                             text: p.log.into_owned(),
                             last,
                         },
@@ -210,8 +205,8 @@ fn looks_like_junk(raw: &[u8]) -> bool {
 /// Classify a decoded record into `out`: an item, a skip, or nothing.
 pub fn push_record(r: Record<'_>, line: u64, verbose: bool, out: &mut Scanned) {
     match classify(&r) {
-        Line::Unknown | Line::Known => {}
-        Line::Malformed(why) => out.skipped.push(Skip {
+        Classified::Unknown | Classified::Known => {}
+        Classified::Malformed(why) => out.skipped.push(Skipped {
             line,
             reason: why,
             excerpt: if verbose {
@@ -220,13 +215,13 @@ pub fn push_record(r: Record<'_>, line: u64, verbose: bool, out: &mut Scanned) {
                 String::new()
             },
         }),
-        l => out.items.push(Item {
+        classified => out.hits.push(Hit {
             line,
-            body: Body::Rec {
+            kind: HitKind::Record {
                 time: r.time,
-                line: l,
+                classified,
                 emitter: r.emitter.map(Cow::into_owned),
-                raw: if verbose {
+                message: if verbose {
                     r.message.into_owned()
                 } else {
                     String::new()
@@ -258,7 +253,7 @@ mod tests {
         let data = format!("{H}\n{A}\n{H}\n\ncontinuation GATEWAY_ALLOC junk\n{A} again\n{H}");
         let s = Scanner::new(cfg(Format::Console)).scan(data.as_bytes(), 10);
         assert_eq!(s.lines, 7);
-        let lines: Vec<u64> = s.items.iter().map(|i| i.line).collect();
+        let lines: Vec<u64> = s.hits.iter().map(|i| i.line).collect();
         assert_eq!(lines, vec![11, 15]);
         assert!(s.skipped.is_empty());
     }
@@ -282,17 +277,23 @@ mod tests {
         let data = format!("{plain}\n{first}\n{second}\n{plain}\n");
         let s = Scanner::new(cfg(Format::Docker)).scan(data.as_bytes(), 1);
         // The chunk's first line is always passed on as a possible continuation.
-        assert_eq!(s.items.len(), 3);
-        assert!(matches!(&s.items[0].body, Body::Piece { last: true, .. }));
-        assert!(matches!(&s.items[1].body, Body::Piece { last: false, .. }));
+        assert_eq!(s.hits.len(), 3);
+        assert!(matches!(
+            &s.hits[0].kind,
+            HitKind::DockerPiece { last: true, .. }
+        ));
+        assert!(matches!(
+            &s.hits[1].kind,
+            HitKind::DockerPiece { last: false, .. }
+        ));
         assert_eq!(
-            s.items[2].body,
-            Body::Piece {
+            s.hits[2].kind,
+            HitKind::DockerPiece {
                 text: "tail\n".into(),
                 last: true
             }
         );
-        assert_eq!(s.items[2].line, 3);
+        assert_eq!(s.hits[2].line, 3);
     }
 
     #[test]
@@ -308,7 +309,7 @@ mod tests {
             rec("Starting gateway for org b")
         );
         let s = Scanner::new(cfg(Format::Auto)).scan(line.as_bytes(), 1);
-        assert_eq!(s.items.len(), 2);
+        assert_eq!(s.hits.len(), 2);
         assert_eq!(s.lines, 1);
     }
 }

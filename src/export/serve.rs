@@ -1,4 +1,4 @@
-//! The `/metrics` endpoint of `gwmon watch --listen` and the node_exporter textfile writer.
+//! The `/metrics` endpoint of `gwmon watch --listen`.
 //!
 //! The watch loop renders the exposition and publishes it here; connection threads only copy the
 //! latest rendering out, so a slow or hostile client can never stall the reading of logs. GET
@@ -6,7 +6,6 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::thread;
@@ -14,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::export::prometheus::{OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
+use super::prometheus::{self, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 
 /// The latest renderings: (text format 0.0.4, OpenMetrics).
 #[derive(Default)]
@@ -33,9 +32,6 @@ const IO_TIMEOUT: Duration = Duration::from_secs(5);
 pub fn serve(addr: &str, shared: Shared) -> anyhow::Result<SocketAddr> {
     let listener = TcpListener::bind(addr).with_context(|| format!("--listen {addr}"))?;
     let local = listener.local_addr()?;
-    if !local.ip().is_loopback() {
-        eprintln!("gwmon: serving metrics on {local}, beyond loopback");
-    }
     let active = Arc::new(AtomicUsize::new(0));
     thread::spawn(move || {
         for conn in listener.incoming() {
@@ -139,11 +135,11 @@ fn handle(s: &mut TcpStream, shared: &Shared) -> io::Result<()> {
     match path {
         "/metrics" => {
             let p = shared.read().map(|g| Arc::clone(&g)).unwrap_or_default();
-            match crate::export::prometheus::negotiate(accept.as_deref()) {
-                crate::export::prometheus::Format::OpenMetrics => {
+            match prometheus::negotiate(accept.as_deref()) {
+                prometheus::Format::OpenMetrics => {
                     respond(s, 200, OPENMETRICS_CONTENT_TYPE, p.openmetrics.as_bytes(), with_body)
                 }
-                crate::export::prometheus::Format::Text => {
+                prometheus::Format::Text => {
                     respond(s, 200, TEXT_CONTENT_TYPE, p.text.as_bytes(), with_body)
                 }
             }
@@ -158,35 +154,6 @@ fn handle(s: &mut TcpStream, shared: &Shared) -> io::Result<()> {
         ),
         _ => respond(s, 404, "text/plain", b"not found\n", with_body),
     }
-}
-
-/// Write `content` to `path` atomically: a temporary file in the same directory (not ending in
-/// `.prom`, so node_exporter never reads it half-written), synced, then renamed over `path`.
-pub fn write_atomic(path: &Path, content: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path.file_name().context("textfile path has no file name")?;
-    let tmp: PathBuf = dir.join(format!(
-        ".{}.tmp.{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| -> io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(content)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]
@@ -242,15 +209,5 @@ mod tests {
         let addr = serve("127.0.0.1:0", shared).unwrap();
         let _silent: Vec<TcpStream> = (0..5).map(|_| TcpStream::connect(addr).unwrap()).collect();
         assert!(get(addr, "GET /metrics HTTP/1.1\r\n\r\n").ends_with("m 2\n"));
-    }
-
-    #[test]
-    fn atomic_write_replaces_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("gwmon.prom");
-        write_atomic(&p, b"a 1\n").unwrap();
-        write_atomic(&p, b"a 2\n").unwrap();
-        assert_eq!(std::fs::read_to_string(&p).unwrap(), "a 2\n");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -1,0 +1,53 @@
+//! `gwmon alerts`: replay history through the alert rules — when each alert would have fired
+//! and resolved — with a count per rule, to tune thresholds on past logs.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use crate::alert::sinks::human_line;
+use crate::alert::{Monitor, Rule, Status};
+use crate::exit::Exit;
+use crate::pipeline::diagnostics_to_stderr;
+use crate::pipeline::replay::replay_alerts;
+use crate::settings::AlertsReplay;
+
+pub fn run(s: AlertsReplay) -> anyhow::Result<Exit> {
+    let c = &s.common;
+    let mut m = Monitor::new(c.pool.clone(), c.alerts.clone());
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let mut counts: BTreeMap<&str, (u64, u64)> =
+        Rule::ALL.iter().map(|r| (r.name(), (0, 0))).collect();
+    let verbose = c.batch.read.verbose;
+    let stats = replay_alerts(&c.batch, &mut m, diagnostics_to_stderr(verbose), |n| {
+        let e = counts.entry(n.alert.rule.name()).or_default();
+        match n.status {
+            Status::Firing if !n.repeat => e.0 += 1,
+            Status::Resolved => e.1 += 1,
+            _ => {}
+        }
+        if n.repeat && !s.repeats {
+            return Ok(());
+        }
+        if s.json {
+            serde_json::to_writer(&mut out, n)?;
+            writeln!(out)?;
+        } else {
+            writeln!(out, "{}", human_line(n, false))?;
+        }
+        Ok(())
+    })?;
+    if !s.json {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{:<20} {:>6} {:>9} {:>12}",
+            "rule", "fired", "resolved", "still firing"
+        )?;
+        for (rule, (f, r)) in &counts {
+            writeln!(out, "{rule:<20} {f:>6} {r:>9} {:>12}", f.saturating_sub(*r))?;
+        }
+    }
+    out.flush()?;
+    Ok(Exit::from_errors(stats.errors > 0))
+}

@@ -1,0 +1,54 @@
+//! `gwmon events`: the recognized lifecycle events as JSON lines, from history or (`--follow`)
+//! as they are written.
+
+use std::io::{self, Write};
+
+use crate::alert::Monitor;
+use crate::alert::sinks::Sinks;
+use crate::exit::Exit;
+use crate::export::events::write_event;
+use crate::pipeline::diagnostics_to_stderr;
+use crate::pipeline::live::{self, Session, tell_stderr};
+use crate::pipeline::replay::replay;
+use crate::settings::Events;
+
+pub fn run(s: Events) -> anyhow::Result<Exit> {
+    let c = &s.common;
+    let verbose = c.batch.read.verbose;
+    if let Some(opts) = &s.follow {
+        let mut m = Monitor::new(c.pool.clone(), c.alerts.clone());
+        m.engine.notify = false;
+        let session = Session::new(&c.batch.read, m);
+        let mut out = io::stdout();
+        return live::follow(
+            &c.batch.inputs,
+            opts,
+            session,
+            Sinks::default(),
+            None,
+            &mut |ev, names| {
+                write_event(&mut out, ev, names, verbose)?;
+                out.flush()
+            },
+            &mut tell_stderr(verbose),
+        );
+    }
+    let mut pool = crate::pool::Pool::new(c.pool.clone());
+    let names = c.batch.names();
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let stats = replay(
+        &c.batch,
+        &mut pool,
+        diagnostics_to_stderr(verbose),
+        |ev, pool| {
+            pool.apply(ev);
+            if pool.counting {
+                write_event(&mut out, ev, &names, verbose)?;
+            }
+            Ok(())
+        },
+    )?;
+    out.flush()?;
+    Ok(Exit::from_errors(stats.errors > 0))
+}

@@ -1,0 +1,47 @@
+//! `gwmon report`: one pass over historical logs through the pool and the alert rules, then the
+//! report as text, JSON or a Prometheus exposition.
+
+use std::io::{self, Write};
+
+use crate::alert::Monitor;
+use crate::exit::Exit;
+use crate::export::{prometheus, text};
+use crate::pipeline::diagnostics_to_stderr;
+use crate::pipeline::replay::replay_alerts;
+use crate::settings::{Report, ReportFormat};
+
+pub fn run(s: Report) -> anyhow::Result<Exit> {
+    let c = &s.common;
+    let mut m = Monitor::new(c.pool.clone(), c.alerts.clone());
+    // The report lists the alerts' history; no notification is wanted (nor built).
+    m.engine.notify = false;
+    let verbose = c.batch.read.verbose;
+    let stats = replay_alerts(&c.batch, &mut m, diagnostics_to_stderr(verbose), |_| Ok(()))?;
+    let mut report = crate::report::build(&m.pool, &stats);
+    report.alerts = m.engine.history.clone();
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match s.format {
+        ReportFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        }
+        ReportFormat::Prometheus { per_org } => {
+            let now = m.pool.now.unwrap_or(0);
+            out.write_all(
+                prometheus::render(
+                    &m.pool,
+                    Some(&m.engine),
+                    &stats,
+                    now,
+                    prometheus::Format::Text,
+                    &prometheus::Options { per_org },
+                )
+                .as_bytes(),
+            )?;
+        }
+        ReportFormat::Text { color } => text::write_report(&mut out, &report, color)?,
+    }
+    out.flush()?;
+    Ok(Exit::from_errors(stats.errors > 0))
+}

@@ -1,0 +1,369 @@
+//! The live pipeline: following files (tail -F) or stdin into the pool and the alert engine,
+//! with the clock ticking between lines, and the sinks notified as transitions happen. `watch`
+//! and `events --follow` run [`follow`]; `top` drives a [`LiveSource`] and a [`Session`] from
+//! its own loop; `check` reads through a [`Session`].
+//!
+//! The clock is the later of the last event time and the wall clock, ticking at least once a
+//! second, so a lasting condition fires even when no line arrives (DESIGN.md §5).
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::Diagnostic;
+use super::batch::ReadOptions;
+use super::publish::Publisher;
+use crate::alert::sinks::Sinks;
+use crate::alert::{Monitor, Notification, Status};
+use crate::event::Event;
+use crate::exit::Exit;
+use crate::export::text::pool_line;
+use crate::recognize::input::{InputRecognizer, Output};
+use crate::recognize::scan::{ScanConfig, Scanner};
+use crate::recognize::{ReadStats, Skipped};
+use crate::source::Input;
+use crate::source::follow::{FollowChunk, FollowNote, FollowOptions, Follower, StdinFollower};
+use crate::term::escape;
+use crate::units::Millis;
+use crate::units::time::wall_now;
+
+/// The longest the live loop sleeps.
+const TICK: Duration = Duration::from_millis(250);
+
+/// Where lines come from while following.
+pub enum LiveSource {
+    Files(Box<Follower>),
+    Stdin(StdinFollower),
+}
+
+impl LiveSource {
+    /// Follow the named files (globs allowed), or stdin when no file is named.
+    pub fn open(inputs: &[Input], opts: &FollowOptions) -> anyhow::Result<LiveSource> {
+        let files: Vec<String> = inputs
+            .iter()
+            .filter_map(|i| match i {
+                Input::File(p) => Some(p.display().to_string()),
+                Input::Stdin => None,
+            })
+            .collect();
+        if files.is_empty() {
+            return Ok(LiveSource::Stdin(StdinFollower::new(opts.max_line)?));
+        }
+        Ok(LiveSource::Files(Box::new(Follower::new(
+            &files,
+            opts.clone(),
+        )?)))
+    }
+
+    pub fn is_stdin(&self) -> bool {
+        matches!(self, LiveSource::Stdin(_))
+    }
+
+    /// New chunks and notes; `None` when the input has ended (stdin closed).
+    pub fn wait(
+        &mut self,
+        timeout: Duration,
+    ) -> anyhow::Result<Option<(Vec<FollowChunk>, Vec<FollowNote>)>> {
+        match self {
+            LiveSource::Files(f) => f.wait(timeout).map(Some),
+            LiveSource::Stdin(s) => {
+                let (chunks, eof) = s.wait(timeout);
+                if eof && chunks.is_empty() {
+                    match s.error() {
+                        Some(e) => Err(anyhow::anyhow!("error reading <stdin>: {e}")),
+                        None => Ok(None),
+                    }
+                } else {
+                    Ok(Some((chunks, Vec::new())))
+                }
+            }
+        }
+    }
+}
+
+/// What a follower note says to an operator, and whether it is an error (shown without `-v`).
+pub fn describe(n: &FollowNote) -> (bool, String) {
+    match n {
+        FollowNote::Rotated { path, .. } => (
+            false,
+            format!("{}: rotated; following the new file", path.display()),
+        ),
+        FollowNote::Truncated { path, .. } => (
+            false,
+            format!("{}: truncated; reading from its start", path.display()),
+        ),
+        FollowNote::Created { path, .. } => {
+            (false, format!("{}: appeared; following it", path.display()))
+        }
+        FollowNote::Removed { path, .. } => (
+            false,
+            format!("{}: removed; waiting for it to come back", path.display()),
+        ),
+        FollowNote::Error { path, message, .. } => (true, format!("{}: {message}", path.display())),
+    }
+}
+
+/// The state of an incremental run, shared by `watch`, `events --follow`, `top` and `check`.
+pub struct Session {
+    pub monitor: Monitor,
+    scanner: Scanner,
+    cfg: ScanConfig,
+    /// Recognizer state per input, and per file of a glob input (a rotated file and its
+    /// successor share their path, so a cleanup sequence may span a rotation).
+    pub states: HashMap<(u32, Option<PathBuf>), InputRecognizer>,
+    /// Key states by file as well as by input (`watch`); `check` keys by input only, since it
+    /// reads a rotated remainder under another name.
+    pub per_file: bool,
+    pub stats: ReadStats,
+    /// Per input: the file being read now (for `source` and messages).
+    names: Vec<String>,
+    /// What the reads found to tell (skipped lines), until taken.
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Session {
+    pub fn new(read: &ReadOptions, monitor: Monitor) -> Session {
+        let cfg = read.scan();
+        Session {
+            monitor,
+            scanner: Scanner::new(cfg.clone()),
+            cfg,
+            states: HashMap::new(),
+            per_file: true,
+            stats: ReadStats::default(),
+            names: Vec::new(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// The live clock: the later of the last event time and the wall clock.
+    pub fn clock(&self) -> Millis {
+        self.monitor.clock(wall_now())
+    }
+
+    /// The diagnostics gathered since the last call.
+    pub fn take_diagnostics(&mut self) -> Vec<Diagnostic> {
+        std::mem::take(&mut self.diagnostics)
+    }
+
+    /// Decode, recognize and apply the chunks; `on_event` sees each event after the pool.
+    pub fn ingest(
+        &mut self,
+        chunks: Vec<FollowChunk>,
+        notes: &mut Vec<Notification>,
+        on_event: &mut dyn FnMut(&Event, &[String]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let mut queue = VecDeque::new();
+        let mut skipped: Vec<Skipped> = Vec::new();
+        for chunk in chunks {
+            let idx = chunk.input as usize;
+            if self.names.len() <= idx {
+                self.names.resize(idx + 1, String::new());
+            }
+            self.names[idx] = chunk.path.display().to_string();
+            let mut scanned = self.scanner.scan(&chunk.data, chunk.first_line);
+            let key = (chunk.input, self.per_file.then(|| chunk.path.clone()));
+            let state = self.states.entry(key).or_default();
+            let mut out = Output {
+                events: &mut queue,
+                skipped: &mut skipped,
+                stats: &mut self.stats,
+            };
+            out.chunk(&mut scanned, &chunk.overlong);
+            for hit in scanned.hits {
+                state.push(chunk.input, hit, &self.cfg, &mut out);
+            }
+            for s in skipped.drain(..) {
+                self.diagnostics.push(Diagnostic::Skipped {
+                    input: self.names[idx].clone(),
+                    skipped: s,
+                });
+            }
+            for mut ev in queue.drain(..) {
+                self.monitor.event(&mut ev, notes);
+                on_event(&ev, &self.names)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluate at the live clock.
+    pub fn tick(&mut self, notes: &mut Vec<Notification>) {
+        self.monitor.tick(wall_now(), notes);
+    }
+}
+
+/// Signals the live loop reacts to.
+struct Signals {
+    stop: Arc<AtomicBool>,
+    interrupted: Arc<AtomicBool>,
+    summary: Arc<AtomicBool>,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
+        let s = Signals {
+            stop: Arc::new(AtomicBool::new(false)),
+            interrupted: Arc::new(AtomicBool::new(false)),
+            summary: Arc::new(AtomicBool::new(false)),
+        };
+        signal_hook::flag::register(SIGTERM, Arc::clone(&s.stop))?;
+        signal_hook::flag::register(SIGINT, Arc::clone(&s.stop))?;
+        signal_hook::flag::register(SIGINT, Arc::clone(&s.interrupted))?;
+        signal_hook::flag::register(SIGUSR1, Arc::clone(&s.summary))?;
+        Ok(s)
+    }
+}
+
+/// How a live run behaves.
+#[derive(Clone, Debug)]
+pub struct LiveOptions {
+    pub follow: FollowOptions,
+    /// Tell the pool line at this interval (also on SIGUSR1).
+    pub summary_every: Option<Duration>,
+}
+
+/// What a live run has to tell; the command decides where it goes (stderr, a dashboard).
+pub enum Tell<'a> {
+    /// A skipped line or a read error.
+    Diagnostic(&'a Diagnostic),
+    /// A file rotated, truncated, appeared, removed, or unreadable.
+    Note(&'a FollowNote),
+    /// The one-line pool status (SIGUSR1, --summary-every, the end).
+    Status(String),
+    /// The metrics could not be published.
+    PublishError(&'a anyhow::Error),
+}
+
+/// Tell on stderr, as `watch` and `events --follow` do: errors always, follower notes and
+/// skipped lines with `-v`.
+pub fn tell_stderr(verbose: bool) -> impl FnMut(Tell<'_>) {
+    move |t| match t {
+        Tell::Diagnostic(d) => {
+            if verbose || d.is_error() {
+                eprintln!("gwmon: {d}");
+            }
+        }
+        Tell::Note(n) => {
+            let (error, line) = describe(n);
+            if error || verbose {
+                eprintln!("gwmon: {}", escape(&line));
+            }
+        }
+        Tell::Status(line) => eprintln!("{line}"),
+        Tell::PublishError(e) => eprintln!("gwmon: {e:#}"),
+    }
+}
+
+/// Follow `inputs` until stdin ends or a signal stops the run: ingest what arrives, tick the
+/// clock, notify the sinks, publish the metrics. `on_event` sees every event; `tell` what there
+/// is to tell. Ends 2 when a follower note was an error (a file could not be read).
+pub fn follow(
+    inputs: &[Input],
+    opts: &LiveOptions,
+    mut session: Session,
+    mut sinks: Sinks,
+    mut publisher: Option<Publisher>,
+    on_event: &mut dyn FnMut(&Event, &[String]) -> io::Result<()>,
+    tell: &mut dyn FnMut(Tell<'_>),
+) -> anyhow::Result<Exit> {
+    let signals = Signals::install()?;
+    let mut live = LiveSource::open(inputs, &opts.follow)?;
+    // While the existing content is read (--from-start), alerts are rebuilt, not notified.
+    let mut catching_up = !live.is_stdin() && opts.follow.from_start;
+    session.monitor.engine.notify = !catching_up;
+    let summary_every = opts.summary_every;
+    let mut next_summary = summary_every.map(|d| Instant::now() + d);
+    let mut notes = Vec::new();
+    let mut errored = false;
+    loop {
+        if signals.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        if signals.summary.swap(false, Ordering::Relaxed)
+            || next_summary.is_some_and(|t| Instant::now() >= t)
+        {
+            let m = &session.monitor;
+            tell(Tell::Status(pool_line(
+                session.clock(),
+                &m.pool,
+                &m.engine,
+                &session.stats,
+            )));
+            if let (Some(t), Some(d)) = (next_summary.as_mut(), summary_every) {
+                *t = Instant::now() + d;
+            }
+        }
+        // Wake at least 4 times a second: signals (SIGTERM, SIGUSR1) take effect within 250 ms,
+        // and the clock ticks; an idle wait costs next to nothing.
+        let timeout = next_summary
+            .map_or(TICK, |t| t.saturating_duration_since(Instant::now()))
+            .min(TICK);
+        let Some((chunks, fnotes)) = live.wait(timeout)? else {
+            break; // stdin closed
+        };
+        let idle = chunks.is_empty();
+        session.ingest(chunks, &mut notes, on_event)?;
+        for d in session.take_diagnostics() {
+            tell(Tell::Diagnostic(&d));
+        }
+        if let Some(p) = &mut publisher {
+            p.dirty |= !idle;
+        }
+        for n in &fnotes {
+            errored |= describe(n).0;
+            tell(Tell::Note(n));
+        }
+        if catching_up
+            && (idle
+                || session
+                    .monitor
+                    .pool
+                    .now
+                    .is_some_and(|t| t >= wall_now() - 10_000))
+        {
+            catching_up = false;
+            session.monitor.engine.notify = true;
+            let now = session.clock();
+            for alert in session.monitor.engine.firing() {
+                notes.push(Notification {
+                    status: Status::Firing,
+                    repeat: false,
+                    at: now,
+                    alert,
+                });
+            }
+        }
+        if !catching_up {
+            session.tick(&mut notes);
+        }
+        for n in notes.drain(..) {
+            sinks.send(&n)?;
+        }
+        if let Some(Err(err)) = publisher
+            .as_mut()
+            .map(|p| p.publish(&session.monitor, &session.stats, session.clock(), false))
+        {
+            tell(Tell::PublishError(&err));
+        }
+    }
+    if let Some(p) = &mut publisher {
+        p.publish(&session.monitor, &session.stats, session.clock(), true)?;
+    }
+    let m = &session.monitor;
+    tell(Tell::Status(pool_line(
+        session.clock(),
+        &m.pool,
+        &m.engine,
+        &session.stats,
+    )));
+    sinks.finish();
+    if signals.interrupted.load(Ordering::Relaxed) {
+        return Ok(Exit::Interrupted);
+    }
+    Ok(Exit::from_errors(errored))
+}

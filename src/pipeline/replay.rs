@@ -1,0 +1,98 @@
+//! Replays of history: a batch read of the inputs through the pool (and the alert engine),
+//! within the `--since`/`--until` window (`report`, `events`, `alerts`).
+
+use super::{Diagnostic, ReadOptions, read_merged};
+use crate::alert::{Monitor, Notification};
+use crate::event::Event;
+use crate::pool::Pool;
+use crate::recognize::ReadStats;
+use crate::source::{self, Input};
+use crate::units::Millis;
+
+/// The time window asked for with `--since`/`--until`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Window {
+    pub since: Option<Millis>,
+    pub until: Option<Millis>,
+}
+
+/// What a replay reads: the inputs, in the order named, the window and how to read.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    pub inputs: Vec<Input>,
+    pub window: Window,
+    pub read: ReadOptions,
+}
+
+impl Batch {
+    /// The inputs' names, by index (for `source` fields and messages).
+    pub fn names(&self) -> Vec<String> {
+        self.inputs.iter().map(Input::name).collect()
+    }
+}
+
+/// Read the inputs and apply every event of the window to `pool`, calling `each` with each
+/// counted event after the pool has annotated it. Events before `--since` rebuild the state
+/// without being counted; events at or after `--until` are not read.
+pub fn replay(
+    batch: &Batch,
+    pool: &mut Pool,
+    on_diag: impl FnMut(Diagnostic),
+    mut each: impl FnMut(&mut Event, &mut Pool) -> anyhow::Result<()>,
+) -> anyhow::Result<ReadStats> {
+    let window = batch.window;
+    // Open every input first, so a missing file is reported before any output.
+    let readers = batch
+        .inputs
+        .iter()
+        .map(source::open)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if window.since.is_some() {
+        pool.counting = false;
+    }
+    read_merged(
+        &batch.inputs,
+        readers,
+        &batch.read,
+        |mut ev| {
+            if window.until.is_some_and(|u| ev.time >= u) {
+                return Ok(());
+            }
+            if let Some(s) = window.since
+                && ev.time >= s
+            {
+                pool.start_counting(s);
+            }
+            each(&mut ev, pool)
+        },
+        on_diag,
+    )
+}
+
+/// Replay the inputs through the pool and the alert engine; `each` sees every notification.
+/// Before `--since` the engine only observes (its windows fill), nothing is evaluated.
+pub fn replay_alerts(
+    batch: &Batch,
+    m: &mut Monitor,
+    on_diag: impl FnMut(Diagnostic),
+    mut each: impl FnMut(&Notification) -> anyhow::Result<()>,
+) -> anyhow::Result<ReadStats> {
+    let mut notes = Vec::new();
+    let Monitor { pool, engine } = m;
+    replay(batch, pool, on_diag, |ev, pool| {
+        if pool.counting {
+            crate::alert::Replay {
+                pool,
+                engine: &mut *engine,
+            }
+            .event(ev, &mut notes);
+        } else {
+            pool.apply(ev);
+            engine.observe(ev);
+        }
+        for n in notes.drain(..) {
+            each(&n)?;
+        }
+        Ok(())
+    })
+}

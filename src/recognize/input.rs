@@ -1,0 +1,255 @@
+//! The in-order part of recognition, one per input: Docker piece joining, the stateful
+//! [`Recognizer`], and the time-order check. Scan results of one input arrive here in order,
+//! whichever core scanned them.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use super::scan::{Hit, HitKind, ScanConfig, Scanned, push_record};
+use super::{ReadStats, Recognized, Recognizer, Skipped};
+use crate::decode::{Malformed, console};
+use crate::event::{Event, Origin};
+use crate::units::Millis;
+
+/// Recognition state of one input (carried across `gwmon check` runs in its state file).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct InputRecognizer {
+    pub recognizer: Recognizer,
+    pub last_time: Option<Millis>,
+    /// A Docker line being joined from its 16 KiB pieces.
+    piece: Option<Joining>,
+}
+
+/// A Docker line being joined.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Joining {
+    /// Line number of the first piece, and of the latest.
+    first: u64,
+    latest: u64,
+    text: String,
+    /// Longer than the limit: counted once, its remaining pieces dropped.
+    overlong: bool,
+}
+
+/// Where recognition puts what it finds: events in order, skipped lines, counts.
+pub struct Output<'a> {
+    pub events: &'a mut VecDeque<Event>,
+    pub skipped: &'a mut Vec<Skipped>,
+    pub stats: &'a mut ReadStats,
+}
+
+impl Output<'_> {
+    fn skip(&mut self, s: Skipped) {
+        self.stats.skipped += 1;
+        self.skipped.push(s);
+    }
+
+    /// Count a scanned chunk's lines and take its skipped lines (those skipped for length by
+    /// the framer too).
+    pub fn chunk(&mut self, scanned: &mut Scanned, overlong: &[u64]) {
+        self.stats.lines += scanned.lines + overlong.len() as u64;
+        for line in overlong {
+            self.skip(Skipped::overlong(*line));
+        }
+        for s in scanned.skipped.drain(..) {
+            self.skip(s);
+        }
+    }
+}
+
+impl InputRecognizer {
+    /// Turn one scanned hit of input `input` into events. `cfg.max_line` bounds a joined Docker
+    /// line; with `cfg.verbose`, events keep their message.
+    pub fn push(&mut self, input: u32, hit: Hit, cfg: &ScanConfig, out: &mut Output<'_>) {
+        match hit.kind {
+            HitKind::DockerPiece { text, last } => {
+                let continues = self
+                    .piece
+                    .as_ref()
+                    .is_some_and(|j| j.latest + 1 == hit.line);
+                if !continues {
+                    self.flush_piece(input, cfg, out);
+                }
+                let mut j = self.piece.take().unwrap_or(Joining {
+                    first: hit.line,
+                    latest: hit.line,
+                    text: String::new(),
+                    overlong: false,
+                });
+                j.latest = hit.line;
+                if !j.overlong && j.text.len() + text.len() > cfg.max_line {
+                    out.skip(Skipped {
+                        line: j.first,
+                        reason: "joined Docker line longer than --max-line-length",
+                        excerpt: j.text.chars().take(300).collect(),
+                    });
+                    j.overlong = true;
+                    j.text = String::new();
+                }
+                if !j.overlong {
+                    j.text.push_str(&text);
+                }
+                self.piece = Some(j);
+                if last {
+                    self.flush_piece(input, cfg, out);
+                }
+            }
+            HitKind::Record { .. } => {
+                self.flush_piece(input, cfg, out);
+                self.recognize(input, hit, out);
+            }
+        }
+    }
+
+    /// Recognize a classified record (pieces are joined before they get here).
+    fn recognize(&mut self, input: u32, hit: Hit, out: &mut Output<'_>) {
+        let HitKind::Record {
+            time,
+            classified,
+            emitter,
+            message,
+        } = hit.kind
+        else {
+            return;
+        };
+        match self.recognizer.recognize(classified, emitter.as_deref()) {
+            Recognized::Event(kind) => {
+                if self.last_time.is_some_and(|t| time < t) {
+                    out.stats.time_backwards += 1;
+                }
+                self.last_time = Some(self.last_time.map_or(time, |t| t.max(time)));
+                out.events.push_back(Event {
+                    time,
+                    kind,
+                    origin: Origin {
+                        input,
+                        line: hit.line,
+                    },
+                    raw: message,
+                });
+            }
+            Recognized::Nothing => {}
+            Recognized::Malformed(reason) => out.skip(Skipped {
+                line: hit.line,
+                reason,
+                excerpt: message,
+            }),
+        }
+    }
+
+    /// Decode a joined Docker line (also at the end of an input: a line cut short).
+    pub fn flush_piece(&mut self, input: u32, cfg: &ScanConfig, out: &mut Output<'_>) {
+        let Some(Joining {
+            first,
+            text,
+            overlong: false,
+            ..
+        }) = self.piece.take()
+        else {
+            return;
+        };
+        let line = text.strip_suffix('\n').unwrap_or(&text);
+        let mut scanned = Scanned::default();
+        match console::decode(line) {
+            Ok(Some(r)) => push_record(r, first, cfg.verbose, &mut scanned),
+            Ok(None) => {}
+            Err(Malformed(why)) => {
+                if line.contains("GATEWAY_") {
+                    scanned.skipped.push(Skipped {
+                        line: first,
+                        reason: why,
+                        excerpt: line.chars().take(300).collect(),
+                    })
+                }
+            }
+        }
+        for s in scanned.skipped {
+            out.skip(s);
+        }
+        for hit in scanned.hits {
+            self.recognize(input, hit, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Kind;
+
+    fn piece(line: u64, text: &str, last: bool) -> Hit {
+        Hit {
+            line,
+            kind: HitKind::DockerPiece {
+                text: text.into(),
+                last,
+            },
+        }
+    }
+
+    fn feed(hits: Vec<Hit>, max_line: usize) -> (Vec<Event>, ReadStats) {
+        let mut st = InputRecognizer::default();
+        let mut stats = ReadStats::default();
+        let mut events = VecDeque::new();
+        let mut skipped = Vec::new();
+        let mut out = Output {
+            events: &mut events,
+            skipped: &mut skipped,
+            stats: &mut stats,
+        };
+        let cfg = ScanConfig {
+            format: crate::decode::Format::Auto,
+            max_line,
+            verbose: false,
+        };
+        for h in hits {
+            st.push(0, h, &cfg, &mut out);
+        }
+        st.flush_piece(0, &cfg, &mut out);
+        (events.into(), stats)
+    }
+
+    #[test]
+    fn docker_pieces_are_joined_into_one_line() {
+        let line = "2026-03-04T09:15:02.119Z [ERROR    ] [GATEWAY_ALLOC       ] Failed to start gateway for org o: \"Gateway initialization failed: 502 <html>";
+        let (a, b) = line.split_at(40);
+        let (b, c) = b.split_at(30);
+        let (ev, stats) = feed(
+            vec![
+                piece(7, a, false),
+                piece(8, b, false),
+                piece(9, &format!("{c}...</html>\"\n"), true),
+            ],
+            1 << 20,
+        );
+        assert_eq!(stats.skipped, 0);
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].origin.line, 7);
+        match &ev[0].kind {
+            Kind::AllocFailed {
+                reason, message, ..
+            } => {
+                assert_eq!(*reason, crate::event::Reason::Init);
+                assert!(message.ends_with("...</html>"), "{message}");
+            }
+            k => panic!("{k:?}"),
+        }
+    }
+
+    #[test]
+    fn an_overlong_joined_line_is_counted_once_and_dropped() {
+        let head = "2026-03-04T09:15:02.118Z [INFO     ] [GATEWAY_ALLOC       ] Starting gateway for org o ";
+        let mut hits = vec![piece(1, head, false)];
+        for i in 2..10 {
+            hits.push(piece(i, &"x".repeat(100), false));
+        }
+        hits.push(piece(10, "end\n", true));
+        // The next line, complete, is read normally.
+        hits.push(piece(11, "2026-03-04T09:15:03.000Z [INFO     ] [GATEWAY_ALLOC       ] Starting gateway for org p\n", true));
+        let (ev, stats) = feed(hits, 300);
+        assert_eq!(stats.skipped, 1);
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].kind, Kind::AllocAttempt { org: "p".into() });
+    }
+}

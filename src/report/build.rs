@@ -1,0 +1,210 @@
+//! The report builder: the JSON report (schema `gwmon.report/v1`) of a pool's state. The pool
+//! model keeps events and figures; the schema's shape is decided here.
+
+use std::collections::BTreeMap;
+
+use super::schema::*;
+use crate::event::Reason;
+use crate::pool::{DAY, Dist, HOUR, Open, Pool};
+use crate::recognize::ReadStats;
+use crate::units::{Millis, fmt_time};
+
+/// A distribution's summary in seconds (or in the unit `scale` divides milliseconds into).
+pub fn durations(d: &Dist, scale: f64) -> Durations {
+    let n = d.count();
+    if n == 0 {
+        return Durations::default();
+    }
+    let q = |q: f64| d.quantile(q) as f64 / scale;
+    Durations {
+        count: n,
+        mean: d.sum_ms as f64 / n as f64 / scale,
+        p50: q(0.5),
+        p90: q(0.9),
+        p99: q(0.99),
+        max: d.max_ms as f64 / scale,
+    }
+}
+
+/// The report of the pool's window so far. `read` holds the read-side counts.
+pub fn build(pool: &Pool, read: &ReadStats) -> Report {
+    let c = &pool.counters;
+    let end = pool.now.filter(|_| pool.first.is_some());
+    let held_now = |o: &Open| end.map_or(0, |e| (e - o.start).max(0));
+    // Seconds held per org, open allocations counted up to the end of the window.
+    let mut orgs: Vec<OrgFigures> = pool
+        .orgs
+        .iter()
+        .map(|(org, s)| {
+            let open_ms = pool.open.get(org).map_or(0, held_now);
+            OrgFigures {
+                org: org.clone(),
+                allocated: s.allocated,
+                failed: s.failed,
+                held_s: (s.held_ms + open_ms) as f64 / 1000.0,
+            }
+        })
+        .collect();
+    orgs.sort_by(|a, b| {
+        b.allocated
+            .cmp(&a.allocated)
+            .then_with(|| a.org.cmp(&b.org))
+    });
+    orgs.truncate(10);
+    let other = pool.other_orgs.then(|| {
+        let open_ms: i64 = pool
+            .open
+            .iter()
+            .filter(|(o, _)| !pool.orgs.contains_key(*o))
+            .map(|(_, o)| held_now(o))
+            .sum();
+        OrgFigures {
+            org: "other".into(),
+            allocated: pool.other.allocated,
+            failed: pool.other.failed,
+            held_s: (pool.other.held_ms + open_ms) as f64 / 1000.0,
+        }
+    });
+    let mut open_longest: Vec<OpenAllocation> = pool
+        .open
+        .iter()
+        .map(|(org, o)| OpenAllocation {
+            org: org.clone(),
+            gateway: o.gateway.clone(),
+            since: fmt_time(o.start),
+            held_s: held_now(o) as f64 / 1000.0,
+            orphaned: o.orphaned,
+        })
+        .collect();
+    open_longest.sort_by(|a, b| {
+        b.held_s
+            .total_cmp(&a.held_s)
+            .then_with(|| a.org.cmp(&b.org))
+    });
+    open_longest.truncate(10);
+    let total = pool.total();
+    Report {
+        schema: SCHEMA.into(),
+        window: Window {
+            start: pool.first.map(fmt_time),
+            end: end.map(fmt_time),
+        },
+        lines: Lines {
+            read: read.lines,
+            matched: c.matched,
+            skipped: read.skipped,
+        },
+        pool: PoolFigures {
+            total,
+            total_source: pool.total_source().into(),
+            allocated: pool.allocated(),
+            available: pool.available(),
+            recycling: pool.recycling.len() as u64,
+            orphaned: pool.orphaned_open,
+            peak_allocated: pool.peak_open,
+            utilization: pool.utilization(),
+            utilization_mean: (pool.known_ms > 0).then(|| pool.util_area / pool.known_ms as f64),
+            last_snapshot: pool.snapshot.map(|(t, s)| SnapshotRecord {
+                time: fmt_time(t),
+                total: s.total,
+                used: s.used,
+                ready: s.ready,
+                unused_not_ready: s.unused_not_ready,
+            }),
+        },
+        allocations: Allocations {
+            attempts: c.attempts,
+            allocated: c.allocated,
+            reused: c.reused,
+            failed: c.failed,
+            failure_rate: if c.attempts > 0 {
+                c.failed as f64 / c.attempts as f64
+            } else {
+                0.0
+            },
+            failures_by_reason: FailuresByReason {
+                no_gateway_available: c.by_reason[Reason::NoGatewayAvailable as usize],
+                health_check: c.by_reason[Reason::HealthCheck as usize],
+                init: c.by_reason[Reason::Init as usize],
+                other: c.by_reason[Reason::Other as usize],
+            },
+            rollbacks: c.rollbacks,
+            orphaned: c.orphaned,
+            deallocated: c.deallocated,
+            open: pool.open.len() as u64,
+            dealloc_failed: c.dealloc_failed,
+        },
+        durations_s: durations(&pool.durations, 1000.0),
+        exhaustion: Exhaustion {
+            failures: c.exhaustion_failures,
+            episodes: c.exhaustion_episodes,
+            exhausted_s: (total.is_some() && pool.first.is_some())
+                .then(|| pool.exhausted_ms as f64 / 1000.0),
+        },
+        rate: rates(pool),
+        orgs: Orgs {
+            distinct: pool.orgs.len() as u64,
+            top: orgs,
+            other,
+        },
+        anomalies: Anomalies {
+            dealloc_without_alloc: c.dealloc_without_alloc,
+            double_alloc: c.double_alloc,
+            time_backwards: read.time_backwards,
+        },
+        alerts: Vec::new(),
+        startup_ms: durations(&pool.startup, 1.0),
+        open_longest,
+        longest: pool
+            .longest
+            .iter()
+            .map(|(ms, org, gateway, start)| OpenAllocation {
+                org: org.clone(),
+                gateway: gateway.clone(),
+                since: fmt_time(*start),
+                held_s: *ms as f64 / 1000.0,
+                orphaned: false,
+            })
+            .collect(),
+    }
+}
+
+/// Per-hour and per-day buckets, contiguous over the window (zeros included), or only the
+/// non-empty ones when the window is longer than ten years (broken timestamps).
+fn rates(pool: &Pool) -> Rate {
+    let (Some(first), Some(end)) = (pool.first, pool.now) else {
+        return Rate::default();
+    };
+    let bucket = |start: Millis, (a, f): (u64, u64)| Bucket {
+        start: fmt_time(start),
+        allocated: a,
+        failed: f,
+    };
+    let (h0, h1) = (first.div_euclid(HOUR), end.div_euclid(HOUR));
+    let contiguous = h1 - h0 <= 10 * 366 * 24;
+    let per_hour = if contiguous {
+        (h0..=h1)
+            .map(|h| bucket(h * HOUR, pool.per_hour.get(&h).copied().unwrap_or_default()))
+            .collect()
+    } else {
+        pool.per_hour
+            .iter()
+            .map(|(h, v)| bucket(h * HOUR, *v))
+            .collect()
+    };
+    let mut days: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+    for (h, (a, f)) in &pool.per_hour {
+        let d = days.entry((h * HOUR).div_euclid(DAY)).or_default();
+        d.0 += a;
+        d.1 += f;
+    }
+    let (d0, d1) = (first.div_euclid(DAY), end.div_euclid(DAY));
+    let per_day = if contiguous {
+        (d0..=d1)
+            .map(|d| bucket(d * DAY, days.get(&d).copied().unwrap_or_default()))
+            .collect()
+    } else {
+        days.iter().map(|(d, v)| bucket(d * DAY, *v)).collect()
+    };
+    Rate { per_hour, per_day }
+}

@@ -1,0 +1,152 @@
+//! The report's data: `gwmon report --json` schema `gwmon.report/v1` (DESIGN.md §4), stable for
+//! scripts. Values that cannot be known are `null`, never 0. New keys may be added; existing keys
+//! keep their meaning.
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::alert::AlertRecord;
+
+pub const SCHEMA: &str = "gwmon.report/v1";
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Report {
+    pub schema: String,
+    pub window: Window,
+    pub lines: Lines,
+    pub pool: PoolFigures,
+    pub allocations: Allocations,
+    pub durations_s: Durations,
+    pub exhaustion: Exhaustion,
+    pub rate: Rate,
+    pub orgs: Orgs,
+    pub anomalies: Anomalies,
+    pub alerts: Vec<AlertRecord>,
+    /// Figures beyond schema v1's required keys (new keys may be added).
+    pub startup_ms: Durations,
+    /// The longest allocations still open at the end, oldest first.
+    pub open_longest: Vec<OpenAllocation>,
+    /// The longest completed allocations, longest first.
+    pub longest: Vec<OpenAllocation>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Window {
+    pub start: Option<String>,
+    pub end: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Lines {
+    pub read: u64,
+    pub matched: u64,
+    pub skipped: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PoolFigures {
+    pub total: Option<u64>,
+    pub total_source: String,
+    pub allocated: u64,
+    pub available: Option<i64>,
+    pub recycling: u64,
+    pub orphaned: u64,
+    pub peak_allocated: u64,
+    pub utilization: Option<f64>,
+    pub utilization_mean: Option<f64>,
+    pub last_snapshot: Option<SnapshotRecord>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SnapshotRecord {
+    pub time: String,
+    pub total: u64,
+    pub used: u64,
+    pub ready: u64,
+    pub unused_not_ready: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct FailuresByReason {
+    pub no_gateway_available: u64,
+    pub health_check: u64,
+    pub init: u64,
+    pub other: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Allocations {
+    pub attempts: u64,
+    pub allocated: u64,
+    pub reused: u64,
+    pub failed: u64,
+    pub failure_rate: f64,
+    pub failures_by_reason: FailuresByReason,
+    pub rollbacks: u64,
+    pub orphaned: u64,
+    pub deallocated: u64,
+    pub open: u64,
+    /// `Failed to stop gateway` lines.
+    pub dealloc_failed: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Durations {
+    pub count: u64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Exhaustion {
+    pub failures: u64,
+    pub episodes: u64,
+    pub exhausted_s: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Rate {
+    pub per_hour: Vec<Bucket>,
+    pub per_day: Vec<Bucket>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Bucket {
+    pub start: String,
+    pub allocated: u64,
+    pub failed: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Orgs {
+    pub distinct: u64,
+    pub top: Vec<OrgFigures>,
+    /// Events of organizations beyond `--max-orgs`, folded into one bucket.
+    pub other: Option<OrgFigures>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct OrgFigures {
+    pub org: String,
+    pub allocated: u64,
+    pub failed: u64,
+    pub held_s: f64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Anomalies {
+    pub dealloc_without_alloc: u64,
+    pub double_alloc: u64,
+    pub time_backwards: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct OpenAllocation {
+    pub org: String,
+    pub gateway: String,
+    pub since: String,
+    pub held_s: f64,
+    pub orphaned: bool,
+}

@@ -1,0 +1,293 @@
+//! The one resolution step: what was typed ([`crate::cli`]) and the configuration file
+//! ([`crate::config`]) become the decisions the commands use — what to read and within which
+//! window, how the pool is sized, the alert rules, how files are followed, where alerts and
+//! metrics go. Flags win over the configuration file. Commands see only these types.
+
+use std::io::{self, IsTerminal};
+use std::path::PathBuf;
+
+use anyhow::bail;
+
+use crate::alert::Alerts;
+use crate::alert::sinks::SinkOptions;
+use crate::cli::{
+    AlertsArgs, CheckArgs, Command, ConfigArgs, ConfigCmd, EventsArgs, ExportArgs, FollowArgs,
+    GenerateArgs, InputArgs, PoolArgs, ReportArgs, SinkArgs, TopArgs, WatchArgs,
+};
+use crate::config::{self, Config};
+use crate::pipeline::ReadOptions;
+use crate::pipeline::live::LiveOptions;
+use crate::pipeline::publish::PublishOptions;
+use crate::pipeline::replay::{Batch, Window};
+use crate::pool::PoolConfig;
+use crate::simulate::SimulateArgs;
+use crate::source::Input;
+use crate::source::follow::FollowOptions;
+use crate::term::use_color;
+
+/// A command with its decisions.
+pub enum Mode {
+    Report(Report),
+    Events(Events),
+    Watch(Box<Watch>),
+    Alerts(AlertsReplay),
+    Check(Check),
+    Top(Top),
+    Config(ConfigShow),
+    Simulate(SimulateArgs),
+    Generate(GenerateArgs),
+}
+
+/// What every command that models the pool decides: what to read, the pool, the rules.
+#[derive(Clone, Debug)]
+pub struct Common {
+    pub batch: Batch,
+    pub pool: PoolConfig,
+    pub alerts: Alerts,
+}
+
+/// How the text report (and other text) is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Text { color: bool },
+    Json,
+    Prometheus { per_org: bool },
+}
+
+pub struct Report {
+    pub common: Common,
+    pub format: ReportFormat,
+}
+
+pub struct Events {
+    pub common: Common,
+    /// Keep following the files (`--follow`).
+    pub follow: Option<LiveOptions>,
+}
+
+pub struct Watch {
+    pub common: Common,
+    pub live: LiveOptions,
+    pub sinks: SinkOptions,
+    pub publish: PublishOptions,
+}
+
+pub struct AlertsReplay {
+    pub common: Common,
+    pub json: bool,
+    pub repeats: bool,
+}
+
+pub struct Check {
+    pub common: Common,
+    pub state: PathBuf,
+    pub lock_timeout: std::time::Duration,
+}
+
+pub struct Top {
+    pub common: Common,
+    pub follow: FollowOptions,
+}
+
+pub struct ConfigShow {
+    pub print_default: bool,
+    pub config: Config,
+    /// Where the configuration came from, in words.
+    pub from: String,
+}
+
+/// Resolve a command line.
+pub fn resolve(command: Command) -> anyhow::Result<Mode> {
+    Ok(match command {
+        Command::Report(a) => Mode::Report(report(a)?),
+        Command::Events(a) => Mode::Events(events(a)?),
+        Command::Watch(a) => Mode::Watch(Box::new(watch(*a)?)),
+        Command::Alerts(a) => Mode::Alerts(alerts(a)?),
+        Command::Check(a) => Mode::Check(check(a)?),
+        Command::Top(a) => Mode::Top(top(a)?),
+        Command::Config(a) => Mode::Config(config_show(a)?),
+        Command::Simulate(a) => Mode::Simulate(a),
+        Command::Generate(a) => Mode::Generate(a),
+    })
+}
+
+/// The inputs named: stdin when none (or `-`).
+pub fn inputs(files: &[String]) -> Vec<Input> {
+    if files.is_empty() {
+        vec![Input::Stdin]
+    } else {
+        files.iter().map(|f| Input::from_arg(f)).collect()
+    }
+}
+
+fn batch(a: &InputArgs) -> anyhow::Result<Batch> {
+    if let (Some(s), Some(u)) = (a.since, a.until)
+        && u <= s
+    {
+        bail!("--until must be later than --since");
+    }
+    Ok(Batch {
+        inputs: inputs(&a.files),
+        window: Window {
+            since: a.since,
+            until: a.until,
+        },
+        read: ReadOptions {
+            format: a.format,
+            max_line: a.max_line_length,
+            verbose: a.verbose,
+            threads: a.threads,
+        },
+    })
+}
+
+/// Flags win over the config file.
+fn pool_config(a: &PoolArgs, cfg: &Config) -> PoolConfig {
+    PoolConfig {
+        pool_size: a.pool_size.or(cfg.pool.size),
+        max_orgs: a.max_orgs.map_or(cfg.pool.max_orgs, |n| n as usize),
+    }
+}
+
+fn load_config(a: &ConfigArgs) -> anyhow::Result<Config> {
+    config::load(a.config.as_deref(), &a.set)
+}
+
+fn common(input: &InputArgs, pool: &PoolArgs, cfg: &Config) -> anyhow::Result<Common> {
+    Ok(Common {
+        batch: batch(input)?,
+        pool: pool_config(pool, cfg),
+        alerts: cfg.alerts.clone(),
+    })
+}
+
+fn follow_options(input: &InputArgs, f: &FollowArgs) -> FollowOptions {
+    FollowOptions {
+        poll: f.poll.poll.map(|d| d.std()),
+        from_start: f.from_start,
+        max_line: input.max_line_length,
+    }
+}
+
+fn stdout_color(choice: crate::term::ColorChoice) -> bool {
+    use_color(choice, io::stdout().is_terminal())
+}
+
+fn report(a: ReportArgs) -> anyhow::Result<Report> {
+    let cfg = load_config(&a.config)?;
+    let format = if a.json {
+        ReportFormat::Json
+    } else if a.prometheus {
+        ReportFormat::Prometheus {
+            per_org: a.org_metrics,
+        }
+    } else {
+        ReportFormat::Text {
+            color: stdout_color(a.color),
+        }
+    };
+    Ok(Report {
+        common: common(&a.input, &a.pool, &cfg)?,
+        format,
+    })
+}
+
+fn events(a: EventsArgs) -> anyhow::Result<Events> {
+    // The events stream depends on no configuration: the built-in defaults.
+    let cfg = Config::default();
+    let follow = a.follow_mode.then(|| LiveOptions {
+        follow: follow_options(&a.input, &a.follow),
+        summary_every: None,
+    });
+    Ok(Events {
+        common: common(&a.input, &a.pool, &cfg)?,
+        follow,
+    })
+}
+
+fn sinks(a: &SinkArgs) -> SinkOptions {
+    SinkOptions {
+        human: !a.quiet,
+        color: stdout_color(a.color),
+        json: a.alerts_json.clone(),
+        exec: a.exec.clone(),
+        exec_timeout: a.exec_timeout.std(),
+        exec_max: a.exec_max,
+        alertmanager: a.alertmanager.clone(),
+        alertmanager_interval: a.alertmanager_interval.std(),
+    }
+}
+
+fn publish(a: &ExportArgs) -> PublishOptions {
+    PublishOptions {
+        listen: a.listen.clone(),
+        textfile: a.textfile.clone(),
+        textfile_every: a.textfile_interval.std(),
+        per_org: a.org_metrics,
+    }
+}
+
+fn watch(a: WatchArgs) -> anyhow::Result<Watch> {
+    let cfg = load_config(&a.config)?;
+    Ok(Watch {
+        common: common(&a.input, &a.pool, &cfg)?,
+        live: LiveOptions {
+            follow: follow_options(&a.input, &a.follow),
+            summary_every: a.summary_every.map(|d| d.std()),
+        },
+        sinks: sinks(&a.sinks),
+        publish: publish(&a.export),
+    })
+}
+
+fn alerts(a: AlertsArgs) -> anyhow::Result<AlertsReplay> {
+    let cfg = load_config(&a.config)?;
+    Ok(AlertsReplay {
+        common: common(&a.input, &a.pool, &cfg)?,
+        json: a.json,
+        repeats: a.repeats,
+    })
+}
+
+fn check(a: CheckArgs) -> anyhow::Result<Check> {
+    if a.input.files.is_empty() || a.input.files.iter().any(|f| f == "-") {
+        bail!("gwmon check reads files (it remembers where it stopped); name them");
+    }
+    let cfg = load_config(&a.config)?;
+    Ok(Check {
+        common: common(&a.input, &a.pool, &cfg)?,
+        state: a.state,
+        lock_timeout: std::time::Duration::from_secs(a.lock_timeout),
+    })
+}
+
+fn top(a: TopArgs) -> anyhow::Result<Top> {
+    let cfg = load_config(&a.config)?;
+    // The dashboard shows the pool as it is: it rebuilds it from the files' content first.
+    let follow = FollowArgs {
+        from_start: true,
+        poll: a.follow.clone(),
+    };
+    Ok(Top {
+        follow: follow_options(&a.input, &follow),
+        common: common(&a.input, &a.pool, &cfg)?,
+    })
+}
+
+fn config_show(a: ConfigCmd) -> anyhow::Result<ConfigShow> {
+    if a.print_default {
+        return Ok(ConfigShow {
+            print_default: true,
+            config: Config::default(),
+            from: "built-in defaults".into(),
+        });
+    }
+    let config = load_config(&a.config)?;
+    let from = config::config_path(a.config.config.as_deref())
+        .map_or("built-in defaults".to_owned(), |p| p.display().to_string());
+    Ok(ConfigShow {
+        print_default: false,
+        config,
+        from,
+    })
+}

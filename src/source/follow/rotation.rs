@@ -1,0 +1,384 @@
+//! The per-path state machine of the follower: which generation of a file a followed path is
+//! read from, and when to move on to the next one (rename + create, copytruncate, delete +
+//! recreate, a file taken over by another name).
+
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::PathBuf;
+
+use super::{CHUNK_TARGET, FollowChunk, FollowNote, Follower, MAX_RETIRED};
+use crate::source::framer::{AtEnd, Framer};
+use crate::source::identity::FileId;
+use crate::source::input::GZIP_MAGIC;
+
+/// One concrete followed path.
+pub(super) struct Tracked {
+    pub(super) input: u32,
+    pub(super) path: PathBuf,
+    pub(super) name: OsString,
+    pub(super) from_glob: bool,
+    /// The file being read (the one the path named, or still the old one after a rename).
+    pub(super) current: Option<Generation>,
+    /// The path exists (as last checked).
+    pub(super) present: bool,
+    /// The old file was taken over by another path: the next file opened here is a rotation.
+    pub(super) rotated: bool,
+    /// The path names a file another entry already follows (hard link, overlapping patterns).
+    pub(super) dup_of: Option<FileId>,
+    pub(super) error: Option<String>,
+}
+
+impl Tracked {
+    /// The path no longer names the file being read.
+    pub(super) fn is_detached(&self) -> bool {
+        let Some(g) = &self.current else {
+            return false;
+        };
+        fs::metadata(&self.path).map_or(true, |m| FileId::of(&m) != g.id)
+    }
+}
+
+/// Positioned reads of an open file at an advancing offset (the descriptor is also used for
+/// metadata checks, so its own position is never relied on). A compressed file is noticed at
+/// its first bytes and then reads as empty: a rotated, compressed file does not grow.
+pub(super) struct FileAt {
+    file: File,
+    /// Bytes read from the file.
+    offset: u64,
+    sniffed: bool,
+    compressed: bool,
+}
+
+impl Read for FileAt {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.compressed {
+            return Ok(0);
+        }
+        let n = self.file.read_at(buf, self.offset)?;
+        if self.offset == 0 && !self.sniffed && n >= 2 {
+            self.sniffed = true;
+            if buf[..2] == GZIP_MAGIC {
+                self.compressed = true;
+                return Ok(0);
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// One generation of a file: the open descriptor and how far it was read.
+pub(super) struct Generation {
+    pub(super) id: FileId,
+    framer: Framer<FileAt>,
+}
+
+impl Generation {
+    fn new(file: File, m: &fs::Metadata, max_line: usize) -> Generation {
+        let mut framer = Framer::new(
+            FileAt {
+                file,
+                offset: 0,
+                sniffed: false,
+                compressed: false,
+            },
+            CHUNK_TARGET,
+            max_line,
+        );
+        framer.at_end = AtEnd::Wait;
+        Generation {
+            id: FileId::of(m),
+            framer,
+        }
+    }
+
+    fn file(&self) -> &File {
+        &self.framer.get_ref().file
+    }
+
+    fn compressed(&self) -> bool {
+        self.framer.get_ref().compressed
+    }
+
+    pub(super) fn nlink(&self) -> u64 {
+        self.file().metadata().map_or(0, |m| m.nlink())
+    }
+
+    /// Start reading at the end of the last complete line, counting the lines before it.
+    fn skip_existing(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
+        if buf.len() < 256 * 1024 {
+            buf.resize(256 * 1024, 0);
+        }
+        let at = self.framer.get_mut();
+        let size = at.file.metadata()?.len();
+        let (mut off, mut lines, mut start) = (0u64, 0u64, 0u64);
+        while off < size {
+            let want = buf.len().min((size - off) as usize);
+            let n = match at.file.read_at(&mut buf[..want], off) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if off == 0 && n >= 2 {
+                at.sniffed = true;
+                if buf[..2] == GZIP_MAGIC {
+                    at.compressed = true;
+                    return Ok(());
+                }
+            }
+            lines += bytecount::count(&buf[..n], b'\n') as u64;
+            if let Some(i) = memchr::memrchr(b'\n', &buf[..n]) {
+                start = off + i as u64 + 1;
+            }
+            off += n as u64;
+        }
+        at.offset = start;
+        self.framer.next_line = lines + 1;
+        self.framer.consumed = start;
+        Ok(())
+    }
+
+    /// Read up to about `budget` bytes from the offset on, into chunks. `Ok(true)` once at the
+    /// end of the file.
+    fn read(
+        &mut self,
+        scratch: &mut Vec<u8>,
+        out: &mut Vec<FollowChunk>,
+        input: u32,
+        path: &std::path::Path,
+        budget: &mut usize,
+    ) -> io::Result<bool> {
+        loop {
+            if *budget == 0 {
+                return Ok(false);
+            }
+            let before = self.framer.get_ref().offset;
+            let Some(c) = self.framer.next_chunk(std::mem::take(scratch))? else {
+                return Ok(true);
+            };
+            let read = self.framer.get_ref().offset - before;
+            *budget = budget.saturating_sub(read as usize);
+            out.push(FollowChunk {
+                input,
+                path: path.to_path_buf(),
+                first_line: c.first_line,
+                data: c.data().to_vec(),
+                overlong: c.overlong,
+            });
+            *scratch = c.buf;
+        }
+    }
+
+    /// Nothing can complete a held partial line any more: deliver it (with a newline).
+    fn flush(&mut self, out: &mut Vec<FollowChunk>, input: u32, path: &std::path::Path) {
+        if let Some(c) = self.framer.flush() {
+            out.push(FollowChunk {
+                input,
+                path: path.to_path_buf(),
+                first_line: c.first_line,
+                data: c.buf,
+                overlong: c.overlong,
+            });
+        }
+    }
+
+    /// The file was truncated in place: what was read is gone, start again at its start.
+    fn restart(&mut self) {
+        self.framer.next_line = 1;
+        self.framer.consumed = 0;
+        let at = self.framer.get_mut();
+        at.offset = 0;
+        at.sniffed = false;
+    }
+}
+
+impl Follower {
+    /// Open the file the entry's path names now. At startup it is read from its end (unless
+    /// `from_start`); later from its start — unless it is a file already followed under another
+    /// name (renamed), which is continued where it was.
+    pub(super) fn open(&mut self, i: usize, startup: bool) -> bool {
+        let path = self.entries[i].path.clone();
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return false,
+            Err(e) => {
+                self.error(i, format!("cannot open: {e}"));
+                return false;
+            }
+        };
+        let m = match file.metadata() {
+            Ok(m) => m,
+            Err(e) => {
+                self.error(i, format!("{e}"));
+                return false;
+            }
+        };
+        let id = FileId::of(&m);
+        // Another entry following this very file?
+        if let Some(j) = self
+            .entries
+            .iter()
+            .position(|e| e.current.as_ref().is_some_and(|g| g.id == id))
+        {
+            let still_there =
+                fs::metadata(&self.entries[j].path).is_ok_and(|m| FileId::of(&m) == id);
+            if still_there {
+                // Two names, one file: the other entry follows it.
+                self.entries[i].dup_of = Some(id);
+                return false;
+            }
+            // Renamed from the other entry's path to this one: take it over as it is.
+            let g = self.entries[j].current.take();
+            self.entries[j].rotated = true;
+            self.entries[i].current = g;
+            self.entries[i].dup_of = None;
+            self.entries[i].error = None;
+            return true;
+        }
+        self.entries[i].dup_of = None;
+        self.entries[i].error = None;
+        if let Some(k) = self.retired.iter().position(|g| g.id == id) {
+            self.entries[i].current = Some(self.retired.remove(k));
+            return true;
+        }
+        let mut g = Generation::new(file, &m, self.opts.max_line);
+        if startup
+            && !self.opts.from_start
+            && let Err(e) = g.skip_existing(&mut self.buf)
+        {
+            self.error(i, format!("read error: {e}"));
+        }
+        if g.compressed() {
+            // A compressed (rotated) file does not grow: nothing to follow.
+            if !self.entries[i].from_glob {
+                self.error(i, "gzip-compressed: not followed".into());
+            }
+        }
+        self.entries[i].current = Some(g);
+        true
+    }
+
+    /// Read what is new in the entry's file, then see whether its path still names it.
+    pub(super) fn check_entry(&mut self, i: usize, budget: &mut usize) {
+        self.read_current(i, budget);
+        let e = &mut self.entries[i];
+        match fs::metadata(&e.path) {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                if e.present {
+                    e.present = false;
+                    self.note(i, |input, path| FollowNote::Removed { input, path });
+                }
+                let e = &mut self.entries[i];
+                e.dup_of = None;
+                // Deleted: nobody can add to it any more (what was written before is read
+                // after seeing so).
+                if e.current.as_ref().is_some_and(|g| g.nlink() == 0)
+                    && self.read_current(i, budget)
+                {
+                    self.finish_current(i);
+                }
+            }
+            Err(err) => self.error(i, format!("{err}")),
+            Ok(m) => {
+                let appeared = !e.present;
+                e.present = true;
+                if m.is_dir() {
+                    return self.error(i, "is a directory".into());
+                }
+                let id = FileId::of(&m);
+                if e.dup_of == Some(id) {
+                    return;
+                }
+                match &mut e.current {
+                    Some(g) if g.id == id => {}
+                    Some(g) => {
+                        // The path names another file. Go on reading the old one until the
+                        // writer has moved on (the new file has data) or the old one is deleted.
+                        if !(m.len() > 0 || g.nlink() == 0) {
+                            return;
+                        }
+                        // Read it to its end once more: what the writer wrote to it before
+                        // writing to the new file is there now.
+                        if !self.read_current(i, budget) {
+                            return;
+                        }
+                        self.finish_current(i);
+                        self.entries[i].rotated = true;
+                        self.open_new(i, appeared, budget);
+                    }
+                    None => self.open_new(i, appeared, budget),
+                }
+            }
+        }
+    }
+
+    /// Done with the entry's current file: deliver its partial last line, keep it open among
+    /// the retired ones unless it is deleted.
+    fn finish_current(&mut self, i: usize) {
+        let e = &mut self.entries[i];
+        let Some(mut g) = e.current.take() else {
+            return;
+        };
+        g.flush(&mut self.chunks, e.input, &e.path);
+        if g.nlink() > 0 {
+            self.retired.push(g);
+            if self.retired.len() > MAX_RETIRED {
+                self.retired.remove(0);
+            }
+        }
+    }
+
+    /// Open the file that appeared at the entry's path (after a rotation, a removal, or for the
+    /// first time), tell so, and read it.
+    fn open_new(&mut self, i: usize, appeared: bool, budget: &mut usize) {
+        if !self.open(i, false) {
+            return;
+        }
+        if std::mem::take(&mut self.entries[i].rotated) {
+            self.note(i, |input, path| FollowNote::Rotated { input, path });
+        } else if appeared || self.entries[i].from_glob {
+            self.note(i, |input, path| FollowNote::Created { input, path });
+        }
+        self.read_current(i, budget);
+    }
+
+    /// Read the entry's current file as far as the budget goes (after a truncation, from its
+    /// start). True at its end.
+    fn read_current(&mut self, i: usize, budget: &mut usize) -> bool {
+        let e = &mut self.entries[i];
+        let Some(g) = &mut e.current else {
+            return true;
+        };
+        if g.compressed() {
+            return true;
+        }
+        let mut truncated = false;
+        let r = g.file().metadata().and_then(|m| {
+            if m.len() < g.framer.get_ref().offset {
+                // copytruncate: what was read is gone; a held partial line will not complete.
+                g.flush(&mut self.chunks, e.input, &e.path);
+                g.restart();
+                truncated = true;
+            }
+            g.read(&mut self.buf, &mut self.chunks, e.input, &e.path, budget)
+        });
+        if truncated {
+            self.note(i, |input, path| FollowNote::Truncated { input, path });
+        }
+        match r {
+            Ok(eof) => {
+                if !eof {
+                    self.more = true;
+                }
+                eof
+            }
+            Err(err) => {
+                self.error(i, format!("read error: {err}"));
+                true
+            }
+        }
+    }
+}
