@@ -1,4 +1,6 @@
 //! One integration binary: runs the real `gwmon` binary over files in temp dirs.
+// Tests may unwrap: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 mod bad_input;
 mod check;
