@@ -2,7 +2,6 @@
 //! shown with -v); missing files are errors naming the file; a closed stdout ends quietly.
 
 use std::io::{Read, Write};
-use std::process::Stdio;
 
 use crate::common::*;
 
@@ -168,24 +167,13 @@ fn a_corrupt_gzip_file_is_an_error_after_the_report() {
 fn a_closed_stdout_ends_quietly() {
     let data = alloc_cycle(ORG_A, 1, 0, 1).repeat(20_000);
     for args in [&["events"][..], &["report"][..]] {
-        let mut child = gwmon()
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        let d = data.clone();
-        let writer = std::thread::spawn(move || {
-            let _ = stdin.write_all(d.as_bytes());
-        });
+        let (mut child, writer) = spawn_fed(gwmon().args(args), Some(data.clone().into_bytes()));
         let mut stdout = child.stdout.take().unwrap();
         let mut first = [0u8; 16];
         stdout.read_exact(&mut first).unwrap();
         drop(stdout);
         let out = child.wait_with_output().unwrap();
-        writer.join().unwrap();
+        writer.unwrap().join().unwrap();
         assert_eq!(out.status.code(), Some(0), "{args:?}");
         assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
     }

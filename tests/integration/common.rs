@@ -1,34 +1,55 @@
 //! Helpers shared by the integration tests.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
 
 pub fn gwmon() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gwmon"))
 }
 
+/// Spawn `cmd` with stdout and stderr piped and `stdin` written from a thread of its own (so a
+/// child that stops reading its input never blocks the test). Join the returned thread after
+/// the child ended.
+#[track_caller]
+pub fn spawn_fed(
+    cmd: &mut Command,
+    stdin: Option<Vec<u8>>,
+) -> (std::process::Child, Option<std::thread::JoinHandle<()>>) {
+    use std::io::Write;
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let feeder = stdin.map(|data| {
+        let mut si = child.stdin.take().expect("stdin");
+        std::thread::spawn(move || {
+            let _ = si.write_all(&data);
+        })
+    });
+    (child, feeder)
+}
+
+/// Run `cmd` to its end (see [`spawn_fed`]).
+#[track_caller]
+pub fn run_fed(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
+    let (child, feeder) = spawn_fed(cmd, stdin.map(<[u8]>::to_vec));
+    let out = child.wait_with_output().expect("wait");
+    if let Some(f) = feeder {
+        let _ = f.join();
+    }
+    out
+}
+
 /// Run gwmon with `args`, feeding `stdin`.
 #[track_caller]
 pub fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    use std::io::Write;
-    let mut cmd = gwmon();
-    cmd.args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn gwmon");
-    if let Some(data) = stdin {
-        let mut si = child.stdin.take().expect("stdin");
-        let data = data.to_vec();
-        std::thread::spawn(move || {
-            let _ = si.write_all(&data);
-        });
-    }
-    child.wait_with_output().expect("wait gwmon")
+    run_fed(gwmon().args(args), stdin)
 }
 
 /// `gwmon report --json` over `path`, parsed.
@@ -201,4 +222,76 @@ pub fn now_iso() -> String {
     chrono::Utc::now()
         .format("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string()
+}
+
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn contrib(rel: &str) -> PathBuf {
+    repo().join("contrib").join(rel)
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+#[track_caller]
+pub fn ok(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).expect("utf-8 output")
+}
+
+/// `gwmon simulate` into `dir`: the log and its truth (`gwmon report --json --pool-size 8`).
+pub fn simulate(dir: &Path, hours: &str) -> (PathBuf, Value) {
+    let log = dir.join("sim.log");
+    let truth = dir.join("sim.truth.json");
+    let out = run(
+        &[
+            "simulate",
+            "--seed",
+            "1",
+            "--hours",
+            hours,
+            "--pool-size",
+            "8",
+            "--out",
+            s(&log),
+            "--truth",
+            s(&truth),
+        ],
+        None,
+    );
+    ok(&out, "gwmon simulate");
+    let t = serde_json::from_slice(&std::fs::read(&truth).unwrap()).expect("truth JSON");
+    (log, t)
+}
+
+pub fn line_count(p: &Path) -> u64 {
+    std::fs::read(p)
+        .unwrap()
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64
+}
+
+/// Send SIGTERM (gwmon ends cleanly on it).
+pub fn sigterm(child: &std::process::Child) {
+    let pid = i32::try_from(child.id()).expect("pid");
+    // SAFETY: kill(2) on our own child's pid, which has not been reaped yet.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+}
+
+/// Wait for a child to exit, at most `secs`.
+#[track_caller]
+pub fn wait_exit(child: &mut std::process::Child, secs: u64) -> std::process::ExitStatus {
+    wait_for(secs, "the process to exit", || child.try_wait().unwrap())
 }

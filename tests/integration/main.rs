@@ -5,6 +5,7 @@
 mod bad_input;
 mod check;
 mod common;
+mod contrib;
 mod prometheus;
 mod replay;
 mod simulated;
