@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use config::{Alerts, Severity};
-pub use engine::{Engine, fingerprint};
+pub use engine::Engine;
 pub use replay::{Monitor, Replay};
 pub use rule::Rule;
 

@@ -27,25 +27,29 @@
 //!
 //! Commands: `report`, `events`, `watch`, `alerts`, `check`, `top`, `config` (and the hidden
 //! `simulate` and `generate`).
+//!
+//! gwmon is an application: its stages are `pub(crate)`, and these docs are built with
+//! `cargo doc --document-private-items` (links to them are meant).
+#![allow(rustdoc::private_intra_doc_links)]
 
-pub mod alert;
-pub mod atomic;
+pub(crate) mod alert;
+pub(crate) mod atomic;
 pub mod cli;
-pub mod cmd;
-pub mod config;
+pub(crate) mod cmd;
+pub(crate) mod config;
 pub mod decode;
-pub mod event;
+pub(crate) mod event;
 pub mod exit;
-pub mod export;
-pub mod pipeline;
-pub mod pool;
+pub(crate) mod export;
+pub(crate) mod pipeline;
+pub(crate) mod pool;
 pub mod recognize;
-pub mod report;
-pub mod settings;
+pub(crate) mod report;
+pub(crate) mod settings;
 pub mod simulate;
-pub mod source;
-pub mod term;
-pub mod tui;
-pub mod units;
+pub(crate) mod source;
+pub(crate) mod term;
+pub(crate) mod tui;
+pub(crate) mod units;
 
 pub use cmd::run;

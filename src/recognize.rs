@@ -2,7 +2,7 @@
 //! [`Event`](crate::event::Event) (DESIGN.md §2).
 //!
 //! It runs in three parts. [`scan`] runs in parallel on chunks of lines: it finds the lines
-//! around a `GATEWAY_` hit, decodes them and [`classify`]s each record against the message
+//! around a `GATEWAY_` hit, decodes them and [`classify()`]s each record against the message
 //! shapes of holistix-log-lines.md (stateless). [`input::InputRecognizer`] runs in order, one per
 //! input: it joins Docker's 16 KiB pieces and feeds a [`Recognizer`], which joins lines that only
 //! make sense together — a rollback is `Cleaning up failed allocation for org ORG`,

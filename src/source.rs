@@ -13,5 +13,5 @@ pub mod identity;
 pub mod input;
 pub mod resume;
 
-pub use framer::{AtEnd, Chunk, Framer};
-pub use input::{Input, decompress, open};
+pub use framer::{Chunk, Framer};
+pub use input::{Input, open};

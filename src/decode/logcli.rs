@@ -12,7 +12,7 @@ use super::{Data, Malformed, Record, console};
 use crate::units::time;
 
 #[derive(Deserialize)]
-struct Line<'a> {
+struct LogcliLine<'a> {
     #[serde(default, borrow)]
     labels: BTreeMap<Cow<'a, str>, Cow<'a, str>>,
     #[serde(borrow)]
@@ -29,7 +29,7 @@ fn label<'m, 'a>(
 }
 
 pub fn decode(text: &str) -> Result<Option<Record<'static>>, Malformed> {
-    let l: Line<'_> =
+    let l: LogcliLine<'_> =
         serde_json::from_str(text).map_err(|_| Malformed("invalid logcli JSON line"))?;
     let emitter = label(
         &l.labels,

@@ -19,7 +19,7 @@ use crate::event::Event;
 use crate::recognize::input::{InputRecognizer, Output};
 use crate::recognize::scan::{ScanConfig, Scanned, Scanner};
 use crate::recognize::{ReadStats, Skipped};
-use crate::source::{self, Chunk, Framer, Input};
+use crate::source::{Chunk, Framer, Input};
 
 /// How to read.
 #[derive(Clone, Debug)]
@@ -228,11 +228,6 @@ fn spawn_workers(n: usize, cfg: &ScanConfig) -> (Sender<Job>, Vec<thread::JoinHa
         })
         .collect();
     (tx, handles)
-}
-
-/// Open every input first, so a missing file is reported before any output.
-pub fn open_all(inputs: &[Input]) -> anyhow::Result<Vec<Box<dyn io::Read + Send>>> {
-    inputs.iter().map(source::open).collect()
 }
 
 /// Read `inputs` (already opened, same order), merge their events by time, and hand each to

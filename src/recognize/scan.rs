@@ -78,10 +78,6 @@ impl Scanner {
         }
     }
 
-    pub fn config(&self) -> &ScanConfig {
-        &self.cfg
-    }
-
     /// Scan `data` (whole lines; the last may lack its newline) whose first line is `first_line`.
     pub fn scan(&mut self, data: &[u8], first_line: u64) -> Scanned {
         let mut out = Scanned::default();

@@ -87,6 +87,7 @@ impl<R: Read> Framer<R> {
     }
 
     /// Bytes of an unterminated line held (waiting for its newline).
+    #[cfg(test)]
     pub fn pending(&self) -> usize {
         self.carry.len()
     }
