@@ -18,7 +18,7 @@ const ABOUT: &str = "Watch a gateway pool through the logs its service already w
 const LONG_ABOUT: &str = "\
 Watch a gateway pool through the logs its service already writes.
 
-gwmon reads the Holistix Forge gateway service's logs (files, rotated and gzip-compressed files, or
+gwmon reads the Holistix Forge gateway service's logs (files, rotated and compressed files, or
 stdin; console lines, Docker json-file, OpenTelemetry OTLP/JSON or Loki logcli JSON lines),
 recognizes the gateway lifecycle lines as typed events, rebuilds the pool over event time and
 reports its metrics.";

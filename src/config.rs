@@ -55,12 +55,18 @@ repeat_interval = "4h"
 # Labels added to every alert, e.g. { cluster = "prod" }.
 labels = {}
 
+# Every rule takes keep_firing_for: once firing, it stays firing until its condition has been
+# clear that long, so an incident that comes and goes is one notification (as Prometheus'
+# keep_firing_for).
+
 # A request refused with no_gateway_available is an incident: fires at the first refusal,
-# resolves when an allocation succeeds again.
+# resolves an hour after allocations succeed again (a pool running dry again and again during
+# one busy afternoon is one incident; its summary counts the refusals and episodes).
 [alerts.pool_exhausted]
 enabled = true
 severity = "critical"
 for = "0s"
+keep_firing_for = "1h"
 labels = {}
 
 # Few gateways left for a while (needs the pool size: --pool-size, [pool] size or a snapshot).
@@ -71,6 +77,7 @@ severity = "warning"
 available_at_most = "10%"
 clear_at_least = "20%"
 for = "10m"
+keep_firing_for = "1h"
 labels = {}
 
 # Share of failed allocation attempts over a sliding window.
@@ -87,6 +94,7 @@ exclude_reasons = ["no_gateway_available"]
 # Also one alert per organization (label org), with its own minimum of attempts.
 per_org = false
 org_min_attempts = 5
+keep_firing_for = "15m"
 labels = {}
 
 # An allocation open longer than max_age (one alert per organization).
@@ -94,12 +102,14 @@ labels = {}
 enabled = true
 severity = "warning"
 max_age = "24h"
+keep_firing_for = "0s"
 labels = {}
 
 # An orphaned allocation (cleanup failed: manual intervention required), until deallocated.
 [alerts.orphaned_allocation]
 enabled = true
 severity = "critical"
+keep_firing_for = "0s"
 labels = {}
 
 # Pool consistently too full or too empty: time-weighted utilization over a whole day (a quiet
@@ -112,6 +122,18 @@ high_clear = 0.8
 low = 0.1
 low_clear = 0.2
 window = "24h"
+keep_firing_for = "0s"
+labels = {}
+
+# The dead-man's switch: no line read from an input for this long (the service writes HTTP lines
+# all the time). watch judges it on the wall clock; check against the time on the log's last
+# line (and then judges no other rule against a clock the log never reached). /healthz answers
+# 503 while an input is silent.
+[alerts.log_silent]
+enabled = true
+severity = "critical"
+for = "15m"
+keep_firing_for = "0s"
 labels = {}
 "#;
 

@@ -11,6 +11,7 @@ pub mod console;
 pub mod docker;
 pub mod logcli;
 pub mod otlp;
+pub mod prefix;
 
 use std::borrow::Cow;
 
@@ -147,9 +148,62 @@ impl Record<'_> {
     }
 }
 
+/// The time a line was written, read off the line itself in any shape: a console record (bare or
+/// behind a prefix), Docker's `time`, logcli's `timestamp`, OTLP's first `timeUnixNano`. `None`
+/// for a line that carries none (a continuation line).
+pub fn line_time(line: &str) -> Option<Millis> {
+    let b = line.as_bytes();
+    if b.first() != Some(&b'{') {
+        let start = prefix::record_start(b)?;
+        return crate::units::time::parse_rfc3339(line.get(start..start + 24)?);
+    }
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    let text = |k: &str| v.get(k).and_then(|t| t.as_str()).map(str::to_owned);
+    if let Some(t) = text("time").or_else(|| text("timestamp")) {
+        return crate::units::time::parse_rfc3339(&t);
+    }
+    // OTLP: the first record's nanoseconds (a decimal string or a number).
+    let rec = v
+        .get("resourceLogs")?
+        .get(0)?
+        .get("scopeLogs")?
+        .get(0)?
+        .get("logRecords")?
+        .get(0)?;
+    let n = rec.get("timeUnixNano").or_else(|| rec.get("observedTimeUnixNano"))?;
+    let nanos = match n {
+        serde_json::Value::String(s) => s.parse::<u64>().ok()?,
+        other => other.as_u64()?,
+    };
+    Some((nanos / 1_000_000) as Millis)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_times_in_every_shape() {
+        let t = Some(1_772_615_702_118);
+        let rec = "2026-03-04T09:15:02.118Z [INFO     ] [HTTP                ] GET /";
+        assert_eq!(line_time(rec), t);
+        assert_eq!(line_time(&format!("ganymede-1  | {rec}")), t);
+        assert_eq!(
+            line_time(r#"{"log":"x\n","stream":"stdout","time":"2026-03-04T09:15:02.118734Z"}"#),
+            t
+        );
+        assert_eq!(
+            line_time(r#"{"labels":{},"line":"x","timestamp":"2026-03-04T09:15:02.118Z"}"#),
+            t
+        );
+        assert_eq!(
+            line_time(
+                r#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"1772615702118000000"}]}]}]}"#
+            ),
+            t
+        );
+        assert_eq!(line_time("    at handler (x.js:1)"), None);
+    }
 
     #[test]
     fn detects_shapes() {

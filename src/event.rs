@@ -173,6 +173,9 @@ pub struct Event {
     pub time: Millis,
     pub kind: Kind,
     pub origin: Origin,
+    /// The source that wrote the line, when its prefix or its file name says (a compose
+    /// service, a pod and container, a syslog host and program).
+    pub stream: Option<String>,
     /// The record's message, for `-v` output.
     pub raw: String,
 }

@@ -18,6 +18,7 @@ pub mod batch;
 pub mod live;
 pub mod publish;
 pub mod replay;
+pub mod sanity;
 
 use std::fmt;
 
@@ -31,12 +32,19 @@ use crate::term::escape;
 pub enum Diagnostic {
     Skipped { input: String, skipped: Skipped },
     ReadError { input: String, error: String },
+    /// An input named twice (the same device and inode): read once.
+    Duplicate { input: String, same_as: String },
 }
 
 impl Diagnostic {
-    /// Shown without `-v` too: an error.
+    /// An error: the run ends 2.
     pub fn is_error(&self) -> bool {
         matches!(self, Diagnostic::ReadError { .. })
+    }
+
+    /// Told without `-v` too.
+    pub fn always_told(&self) -> bool {
+        !matches!(self, Diagnostic::Skipped { .. })
     }
 }
 
@@ -55,6 +63,12 @@ impl fmt::Display for Diagnostic {
             Diagnostic::ReadError { input, error } => {
                 write!(f, "error reading {}: {error}", escape(input))
             }
+            Diagnostic::Duplicate { input, same_as } => write!(
+                f,
+                "{} is the same file as {}: read once",
+                escape(input),
+                escape(same_as)
+            ),
         }
     }
 }
@@ -63,7 +77,7 @@ impl fmt::Display for Diagnostic {
 /// `-v`.
 pub fn diagnostics_to_stderr(verbose: bool) -> impl FnMut(Diagnostic) {
     move |d| {
-        if verbose || d.is_error() {
+        if verbose || d.always_told() {
             eprintln!("gwmon: {d}");
         }
     }

@@ -446,6 +446,7 @@ mod tests {
             time: T0 + secs * 1000,
             kind,
             origin: Origin { input: 0, line: 1 },
+            stream: None,
             raw: String::new(),
         }
     }

@@ -150,6 +150,22 @@ pub struct ReadStats {
     pub time_backwards: u64,
     /// Inputs that failed while being read (a diagnostic said why).
     pub errors: u64,
+    /// The same counts per input (by index), to tell which input yields nothing.
+    #[serde(default)]
+    pub inputs: std::collections::BTreeMap<u32, InputCounts>,
+}
+
+/// What one input gave.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InputCounts {
+    /// Its name as given (a path, a glob, `<stdin>`), when the reader set it.
+    #[serde(default)]
+    pub name: String,
+    pub lines: u64,
+    pub events: u64,
+    pub skipped: u64,
+    /// The first line read from it (its start), to tell what kind of log it is.
+    pub sample: Option<String>,
 }
 
 /// A line that could hold a lifecycle record but was not usable (counted in `lines.skipped`,

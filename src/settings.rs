@@ -23,6 +23,7 @@ use crate::pool::PoolConfig;
 use crate::simulate::SimulateArgs;
 use crate::source::Input;
 use crate::source::follow::FollowOptions;
+use crate::source::identity::FileId;
 use crate::term::use_color;
 
 /// A command with its decisions.
@@ -120,14 +121,39 @@ pub fn inputs(files: &[String]) -> Vec<Input> {
     }
 }
 
+/// Keep each file once: a name of a file already named (the same device and inode, a hard
+/// link, `x.log ./x.log`) is left out, and told.
+fn dedupe(inputs: Vec<Input>) -> (Vec<Input>, Vec<(String, String)>) {
+    let mut seen: Vec<(FileId, String)> = Vec::new();
+    let mut kept = Vec::new();
+    let mut left_out = Vec::new();
+    for input in inputs {
+        if let Input::File(p) = &input
+            && let Ok(m) = std::fs::metadata(p)
+            && m.is_file()
+        {
+            let id = FileId::of(&m);
+            if let Some((_, first)) = seen.iter().find(|(i, _)| *i == id) {
+                left_out.push((input.name(), first.clone()));
+                continue;
+            }
+            seen.push((id, input.name()));
+        }
+        kept.push(input);
+    }
+    (kept, left_out)
+}
+
 fn batch(a: &InputArgs) -> anyhow::Result<Batch> {
     if let (Some(s), Some(u)) = (a.since, a.until)
         && u <= s
     {
         bail!("--until must be later than --since");
     }
+    let (inputs, duplicates) = dedupe(inputs(&a.files));
     Ok(Batch {
-        inputs: inputs(&a.files),
+        inputs,
+        duplicates,
         window: Window {
             since: a.since,
             until: a.until,

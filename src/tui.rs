@@ -389,6 +389,7 @@ mod tests {
                     input: 0,
                     line: i as u64 + 1,
                 },
+                stream: None,
                 raw: String::new(),
             };
             crate::alert::Replay {

@@ -99,6 +99,7 @@ pub struct Alerts {
     pub long_allocation: LongAllocation,
     pub orphaned_allocation: OrphanedAllocation,
     pub pool_imbalance: PoolImbalance,
+    pub log_silent: LogSilent,
 }
 
 impl Default for Alerts {
@@ -113,6 +114,7 @@ impl Default for Alerts {
             long_allocation: LongAllocation::default(),
             orphaned_allocation: OrphanedAllocation::default(),
             pool_imbalance: PoolImbalance::default(),
+            log_silent: LogSilent::default(),
         }
     }
 }
@@ -123,6 +125,9 @@ impl Default for Alerts {
 pub struct OrphanedAllocation {
     pub enabled: bool,
     pub severity: Severity,
+    /// Once firing, stay firing until the condition has been clear this long (one
+    /// notification per incident, as Prometheus' `keep_firing_for`).
+    pub keep_firing_for: Dur,
     pub labels: BTreeMap<String, String>,
 }
 
@@ -131,6 +136,7 @@ impl Default for OrphanedAllocation {
         OrphanedAllocation {
             enabled: true,
             severity: Severity::Critical,
+            keep_firing_for: Dur(0),
             labels: BTreeMap::new(),
         }
     }
@@ -144,6 +150,9 @@ pub struct PoolExhausted {
     /// How long refusals must go on before the alert fires (0: at the first refusal).
     #[serde(rename = "for")]
     pub for_: Dur,
+    /// Once firing, stay firing until the condition has been clear this long (one
+    /// notification per incident, as Prometheus' `keep_firing_for`).
+    pub keep_firing_for: Dur,
     pub labels: BTreeMap<String, String>,
 }
 
@@ -153,6 +162,7 @@ impl Default for PoolExhausted {
             enabled: true,
             severity: Severity::Critical,
             for_: Dur(0),
+            keep_firing_for: Dur::secs(3600),
             labels: BTreeMap::new(),
         }
     }
@@ -169,6 +179,9 @@ pub struct PoolLow {
     pub clear_at_least: Amount,
     #[serde(rename = "for")]
     pub for_: Dur,
+    /// Once firing, stay firing until the condition has been clear this long (one
+    /// notification per incident, as Prometheus' `keep_firing_for`).
+    pub keep_firing_for: Dur,
     pub labels: BTreeMap<String, String>,
 }
 
@@ -180,6 +193,7 @@ impl Default for PoolLow {
             available_at_most: Amount::Percent(10.0),
             clear_at_least: Amount::Percent(20.0),
             for_: Dur::secs(600),
+            keep_firing_for: Dur::secs(3600),
             labels: BTreeMap::new(),
         }
     }
@@ -204,6 +218,9 @@ pub struct FailureRate {
     /// Also one alert per organization.
     pub per_org: bool,
     pub org_min_attempts: u64,
+    /// Once firing, stay firing until the condition has been clear this long (one
+    /// notification per incident, as Prometheus' `keep_firing_for`).
+    pub keep_firing_for: Dur,
     pub labels: BTreeMap<String, String>,
 }
 
@@ -220,6 +237,7 @@ impl Default for FailureRate {
             exclude_reasons: vec!["no_gateway_available".into()],
             per_org: false,
             org_min_attempts: 5,
+            keep_firing_for: Dur::secs(900),
             labels: BTreeMap::new(),
         }
     }
@@ -232,6 +250,9 @@ pub struct LongAllocation {
     pub severity: Severity,
     /// An allocation open longer than this fires (one alert per organization).
     pub max_age: Dur,
+    /// Once firing, stay firing until the condition has been clear this long (one
+    /// notification per incident, as Prometheus' `keep_firing_for`).
+    pub keep_firing_for: Dur,
     pub labels: BTreeMap<String, String>,
 }
 
@@ -241,6 +262,7 @@ impl Default for LongAllocation {
             enabled: true,
             severity: Severity::Warning,
             max_age: Dur::secs(24 * 3600),
+            keep_firing_for: Dur(0),
             labels: BTreeMap::new(),
         }
     }
@@ -258,6 +280,9 @@ pub struct PoolImbalance {
     pub low: f64,
     pub low_clear: f64,
     pub window: Dur,
+    /// Once firing, stay firing until the condition has been clear this long (one
+    /// notification per incident, as Prometheus' `keep_firing_for`).
+    pub keep_firing_for: Dur,
     pub labels: BTreeMap<String, String>,
 }
 
@@ -271,6 +296,33 @@ impl Default for PoolImbalance {
             low: 0.1,
             low_clear: 0.2,
             window: Dur::secs(24 * 3600),
+            keep_firing_for: Dur(0),
+            labels: BTreeMap::new(),
+        }
+    }
+}
+
+/// The dead-man's switch: no line read from an input for `for` (the service writes HTTP lines
+/// all the time, so a silent log is a dead logger, a rotated file nobody writes, a wrong path).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSilent {
+    pub enabled: bool,
+    pub severity: Severity,
+    /// How long an input may stay silent.
+    #[serde(rename = "for")]
+    pub for_: Dur,
+    pub keep_firing_for: Dur,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Default for LogSilent {
+    fn default() -> Self {
+        LogSilent {
+            enabled: true,
+            severity: Severity::Critical,
+            for_: Dur::secs(15 * 60),
+            keep_firing_for: Dur(0),
             labels: BTreeMap::new(),
         }
     }
@@ -310,6 +362,9 @@ impl Alerts {
         }
         if im.high_clear > im.high || im.low_clear < im.low {
             bail!("alerts.pool_imbalance: the clear marks must lie between low and high");
+        }
+        if a.log_silent.for_.ms() <= 0 {
+            bail!("alerts.log_silent.for must be longer than 0s");
         }
         if a.failure_rate.window.ms() <= 0 || im.window.ms() <= 0 || a.eval_interval.ms() <= 0 {
             bail!("alerts: windows and eval_interval must be longer than 0s");

@@ -15,8 +15,33 @@ use crate::units::{Millis, fmt_time};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(super) enum State {
-    Pending { since: Millis },
-    Firing { since: Millis, notified: Millis },
+    Pending {
+        since: Millis,
+    },
+    Firing {
+        since: Millis,
+        notified: Millis,
+        /// Since when the clear condition has held (`keep_firing_for` runs from there).
+        #[serde(default)]
+        clear_since: Option<Millis>,
+    },
+}
+
+/// When an input was last heard of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seen {
+    pub at: Millis,
+    /// A line was read then (else: the input has been watched since `at`, without a line).
+    pub line: bool,
+}
+
+/// An exhaustion incident: the refusals and episodes since its first refusal, while its alert
+/// is in progress (kept firing over calm moments by `keep_firing_for`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(super) struct Incident {
+    pub(super) first: Option<Millis>,
+    pub(super) refusals: u64,
+    pub(super) episodes: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -54,9 +79,19 @@ pub struct Engine {
     /// Alert instances by rule and key.
     #[serde(with = "entries")]
     pub(super) instances: BTreeMap<InstanceId, Instance>,
-    /// Refusals since the last successful allocation (the exhaustion incident), and the first.
+    /// Refusals since the last successful allocation (the exhaustion episode), and the first.
     pub(super) refusals: u64,
     pub(super) first_refusal: Option<Millis>,
+    /// The exhaustion incident in progress.
+    #[serde(default)]
+    pub(super) incident: Incident,
+    /// When each input (by name) was last read from, for `log_silent`…
+    #[serde(default)]
+    pub(super) inputs: BTreeMap<String, Seen>,
+    /// …judged at this clock: the wall clock of a live run; `None` in a replay of history,
+    /// where nothing was read live.
+    #[serde(skip)]
+    pub(super) read_clock: Option<Millis>,
     /// Attempts and failures in the failure-rate window: (time, org, failed reason).
     pub(super) window: VecDeque<(Millis, String, Option<Reason>)>,
     /// Failures in the window that count (their reason is not excluded).
@@ -91,6 +126,9 @@ impl Engine {
             instances: BTreeMap::new(),
             refusals: 0,
             first_refusal: None,
+            incident: Incident::default(),
+            inputs: BTreeMap::new(),
+            read_clock: None,
             window: VecDeque::new(),
             window_failed: 0,
             open: BTreeSet::new(),
@@ -137,8 +175,13 @@ impl Engine {
             Kind::AllocAttempt { org } => self.window.push_back((t, org.clone(), None)),
             Kind::AllocFailed { org, reason, .. } => {
                 if *reason == Reason::NoGatewayAvailable {
+                    if self.refusals == 0 {
+                        self.incident.episodes += 1;
+                    }
                     self.refusals += 1;
                     self.first_refusal.get_or_insert(t);
+                    self.incident.refusals += 1;
+                    self.incident.first.get_or_insert(t);
                 }
                 // The failure replaces its attempt's entry when there is one in the window.
                 if let Some(e) = self
@@ -158,6 +201,13 @@ impl Engine {
             Kind::Allocated { org, .. } => {
                 self.refusals = 0;
                 self.first_refusal = None;
+                if !self
+                    .instances
+                    .contains_key(&(Rule::PoolExhausted, String::new()))
+                {
+                    // No alert in progress: the incident is over with its episode.
+                    self.incident = Incident::default();
+                }
                 self.close(org);
                 self.open.insert((t, org.clone()));
                 self.open_start.insert(org.clone(), t);
@@ -229,9 +279,28 @@ impl Engine {
         let last = self.last_eval?;
         let a = &self.cfg;
         let mut t = last + (a.pool_imbalance.window.ms() / 96).max(a.eval_interval.ms());
+        // An incident ends exactly keep_firing_for after it cleared (not at the next periodic
+        // evaluation): these deadlines are not held to eval_interval.
+        let mut exact: Option<Millis> = None;
         for ((rule, _), inst) in &self.instances {
-            if let State::Pending { since } = inst.state {
-                t = t.min(since + rule.for_ms(a));
+            match inst.state {
+                State::Pending { since } => t = t.min(since + rule.for_ms(a)),
+                State::Firing {
+                    clear_since: Some(c),
+                    ..
+                } if rule.enabled(a) => {
+                    let e = c + rule.keep_firing_ms(a);
+                    if e > last {
+                        exact = Some(exact.map_or(e, |x| x.min(e)));
+                    }
+                }
+                State::Firing { .. } => {}
+            }
+        }
+        if let (Some(clock), true) = (self.read_clock, a.log_silent.enabled) {
+            // The moment the next input goes silent.
+            if let Some(last) = self.inputs.values().map(|s| s.at).min() {
+                t = t.min((last + a.log_silent.for_.ms()).max(clock));
             }
         }
         if let Some(r) = self.next_repeat {
@@ -244,7 +313,8 @@ impl Engine {
         if let Some((front, _, _)) = self.window.front() {
             t = t.min(front + a.failure_rate.window.ms());
         }
-        Some(t.max(last + a.eval_interval.ms()))
+        let t = t.max(last + a.eval_interval.ms());
+        Some(exact.map_or(t, |e| e.min(t)))
     }
 
     /// Evaluate every rule at `now` and return the notifications of the transitions.
@@ -326,26 +396,22 @@ impl Engine {
         }
         for id in due {
             // Long allocations: the age grows while they fire.
-            if id.0 == Rule::LongAllocation
-                && let Some(start) = self.open_start.get(&id.1)
-            {
-                let age_s = (now - start) as f64 / 1000.0;
-                if let Some(inst) = self.instances.get_mut(&id) {
-                    inst.value = age_s;
-                    if let Summary::Long { age_s: a, .. } = &mut inst.last {
-                        *a = age_s;
-                    }
-                }
+            if id.0 == Rule::LongAllocation {
+                self.refresh_age(&id, now);
             }
             let Some(inst) = self.instances.get_mut(&id) else {
                 continue;
             };
-            let State::Firing { since, .. } = inst.state else {
+            let State::Firing {
+                since, clear_since, ..
+            } = inst.state
+            else {
                 continue;
             };
             inst.state = State::Firing {
                 since,
                 notified: now,
+                clear_since,
             };
             next = Some(next.map_or(now + repeat, |n| n.min(now + repeat)));
             if self.notify
@@ -434,13 +500,30 @@ impl Engine {
                         self.fire(&id, now, out);
                     }
                 }
-                State::Firing { since, .. } => {
-                    if v.clear
-                        && let Some(inst) = self.instances.remove(&id)
-                    {
+                State::Firing {
+                    since,
+                    notified,
+                    clear_since,
+                } => {
+                    let keep = rule.keep_firing_ms(&self.cfg);
+                    // Clear for long enough (keep_firing_for): resolved. Not clear: the
+                    // incident goes on.
+                    let resolve = v.clear && (keep <= 0 || clear_since.is_some_and(|c| now - c >= keep));
+                    if !resolve {
+                        inst.state = State::Firing {
+                            since,
+                            notified,
+                            clear_since: if v.clear { clear_since.or(Some(now)) } else { None },
+                        };
+                        continue;
+                    }
+                    if let Some(inst) = self.instances.remove(&id) {
                         let alert = self.alert(&id, &inst, since, Some(now));
                         if let Some(h) = inst.history.and_then(|i| self.history.get_mut(i)) {
                             h.resolved_at = Some(fmt_time(now));
+                        }
+                        if rule == Rule::PoolExhausted {
+                            self.incident = Incident::default();
                         }
                         if self.notify {
                             out.push(Notification {
@@ -473,6 +556,7 @@ impl Engine {
             inst.state = State::Firing {
                 since: now,
                 notified: now,
+                clear_since: None,
             };
             inst.history = Some(h);
         }
@@ -490,6 +574,107 @@ impl Engine {
                 at: now,
                 alert,
             });
+        }
+    }
+
+    /// Judge `log_silent` at this clock (the wall clock of a live run); `None` in a replay.
+    pub fn set_read_clock(&mut self, clock: Option<Millis>) {
+        self.read_clock = clock;
+    }
+
+    /// The input `name` is watched from `at` on (a live run's start): a path that never gets a
+    /// line goes silent too.
+    pub fn input_watched(&mut self, name: &str, at: Millis) {
+        self.inputs
+            .entry(name.to_owned())
+            .or_insert(Seen { at, line: false });
+    }
+
+    /// A line was read from the input `name` at `at`. Returns whether it was silent until now
+    /// (then `log_silent` should be evaluated at once, to resolve).
+    pub fn input_seen(&mut self, name: &str, at: Millis) -> bool {
+        let seen = self
+            .inputs
+            .entry(name.to_owned())
+            .or_insert(Seen { at, line: true });
+        seen.at = seen.at.max(at);
+        seen.line = true;
+        self.instances
+            .contains_key(&(Rule::LogSilent, name.to_owned()))
+    }
+
+    /// When each input was last read from.
+    pub fn inputs(&self) -> &BTreeMap<String, Seen> {
+        &self.inputs
+    }
+
+    /// Whether an input is silent now (`log_silent` firing).
+    pub fn silent_inputs(&self) -> Vec<String> {
+        self.instances
+            .iter()
+            .filter(|((r, _), i)| *r == Rule::LogSilent && matches!(i.state, State::Firing { .. }))
+            .map(|((_, k), _)| k.clone())
+            .collect()
+    }
+
+    /// The alerts still firing when a replay of history hands over to live following (`watch
+    /// --from-start`, `top`): evaluated at `now`, each told once as it is now, with no repeat
+    /// due at once.
+    pub fn announce(&mut self, now: Millis, pool: &Pool) -> Vec<Notification> {
+        let notify = std::mem::replace(&mut self.notify, false);
+        self.evaluate(now, pool);
+        self.notify = notify;
+        let ids: Vec<InstanceId> = self
+            .instances
+            .iter()
+            .filter(|(_, i)| matches!(i.state, State::Firing { .. }))
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut out = Vec::new();
+        for id in ids {
+            if id.0 == Rule::LongAllocation {
+                self.refresh_age(&id, now);
+            }
+            let Some(inst) = self.instances.get_mut(&id) else {
+                continue;
+            };
+            let State::Firing {
+                since, clear_since, ..
+            } = inst.state
+            else {
+                continue;
+            };
+            inst.state = State::Firing {
+                since,
+                notified: now,
+                clear_since,
+            };
+            if let Some(inst) = self.instances.get(&id) {
+                out.push(Notification {
+                    status: Status::Firing,
+                    repeat: false,
+                    at: now,
+                    alert: self.alert(&id, inst, since, None),
+                });
+            }
+        }
+        let repeat = self.cfg.repeat_interval.ms();
+        if repeat > 0 && !out.is_empty() {
+            self.next_repeat = Some(now + repeat);
+        }
+        out
+    }
+
+    /// A long allocation's age as of `now` (it grows while the alert fires).
+    fn refresh_age(&mut self, id: &InstanceId, now: Millis) {
+        if let Some(start) = self.open_start.get(&id.1) {
+            let age_s = (now - start) as f64 / 1000.0;
+            if let Some(inst) = self.instances.get_mut(id) {
+                inst.value = age_s;
+                if let Summary::Long { age_s: a, .. } = &mut inst.last {
+                    *a = age_s;
+                }
+            }
         }
     }
 

@@ -19,16 +19,18 @@ pub enum Rule {
     LongAllocation,
     OrphanedAllocation,
     PoolImbalance,
+    LogSilent,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 6] = [
+    pub const ALL: [Rule; 7] = [
         Rule::PoolExhausted,
         Rule::PoolLow,
         Rule::FailureRate,
         Rule::LongAllocation,
         Rule::OrphanedAllocation,
         Rule::PoolImbalance,
+        Rule::LogSilent,
     ];
 
     pub fn name(self) -> &'static str {
@@ -39,6 +41,7 @@ impl Rule {
             Rule::LongAllocation => "long_allocation",
             Rule::OrphanedAllocation => "orphaned_allocation",
             Rule::PoolImbalance => "pool_imbalance",
+            Rule::LogSilent => "log_silent",
         }
     }
 
@@ -64,6 +67,7 @@ impl Rule {
             Rule::LongAllocation => a.long_allocation.enabled,
             Rule::OrphanedAllocation => a.orphaned_allocation.enabled,
             Rule::PoolImbalance => a.pool_imbalance.enabled,
+            Rule::LogSilent => a.log_silent.enabled,
         }
     }
 
@@ -75,16 +79,34 @@ impl Rule {
             Rule::LongAllocation => a.long_allocation.severity,
             Rule::OrphanedAllocation => a.orphaned_allocation.severity,
             Rule::PoolImbalance => a.pool_imbalance.severity,
+            Rule::LogSilent => a.log_silent.severity,
         }
     }
 
-    /// How long the condition must hold before the alert fires (0: at once).
+    /// How long the condition must hold before the alert fires (0: at once; `log_silent`'s
+    /// `for` is part of its condition).
     pub fn for_ms(self, a: &Alerts) -> Millis {
         match self {
             Rule::PoolExhausted => a.pool_exhausted.for_.ms(),
             Rule::PoolLow => a.pool_low.for_.ms(),
             Rule::FailureRate => a.failure_rate.for_.ms(),
-            Rule::LongAllocation | Rule::OrphanedAllocation | Rule::PoolImbalance => 0,
+            Rule::LongAllocation
+            | Rule::OrphanedAllocation
+            | Rule::PoolImbalance
+            | Rule::LogSilent => 0,
+        }
+    }
+
+    /// How long a firing alert stays firing once its condition is clear.
+    pub fn keep_firing_ms(self, a: &Alerts) -> Millis {
+        match self {
+            Rule::PoolExhausted => a.pool_exhausted.keep_firing_for.ms(),
+            Rule::PoolLow => a.pool_low.keep_firing_for.ms(),
+            Rule::FailureRate => a.failure_rate.keep_firing_for.ms(),
+            Rule::LongAllocation => a.long_allocation.keep_firing_for.ms(),
+            Rule::OrphanedAllocation => a.orphaned_allocation.keep_firing_for.ms(),
+            Rule::PoolImbalance => a.pool_imbalance.keep_firing_for.ms(),
+            Rule::LogSilent => a.log_silent.keep_firing_for.ms(),
         }
     }
 
@@ -96,6 +118,7 @@ impl Rule {
             Rule::LongAllocation => &a.long_allocation.labels,
             Rule::OrphanedAllocation => &a.orphaned_allocation.labels,
             Rule::PoolImbalance => &a.pool_imbalance.labels,
+            Rule::LogSilent => &a.log_silent.labels,
         }
     }
 
@@ -103,6 +126,7 @@ impl Rule {
     fn key_label(self) -> &'static str {
         match self {
             Rule::PoolImbalance => "direction",
+            Rule::LogSilent => "input",
             _ => "org",
         }
     }
@@ -130,18 +154,37 @@ impl Rule {
                 available,
                 total,
                 allocated,
+                incident_refusals,
+                episodes,
             } => {
                 let avail = match (available, total) {
                     (Some(a), Some(t)) => format!("{a}/{t} available"),
                     _ => format!("{allocated} allocated, pool size unknown"),
                 };
-                if *refusals == 0 {
-                    format!("allocations succeed again, {avail}")
+                let s = |n: u64| if n == 1 { "" } else { "s" };
+                let since = since.map_or(String::new(), |t| format!(" since {}", fmt_time(t)));
+                // Within one incident (keep_firing_for), the refusals of all its episodes.
+                let (n, eps) = if *episodes > 1 {
+                    (
+                        *incident_refusals,
+                        format!(" in {episodes} episodes"),
+                    )
                 } else {
-                    let since = since.map_or(String::new(), |t| format!(" since {}", fmt_time(t)));
+                    (*incident_refusals.max(refusals), String::new())
+                };
+                if *refusals == 0 {
+                    if n == 0 {
+                        format!("allocations succeed again, {avail}")
+                    } else {
+                        format!(
+                            "allocations succeed again, {avail} ({n} request{} refused{eps}{since})",
+                            s(n)
+                        )
+                    }
+                } else {
                     format!(
-                        "pool exhausted: {refusals} request{} refused{since} (no_gateway_available), {avail}",
-                        if *refusals == 1 { "" } else { "s" }
+                        "pool exhausted: {n} request{} refused{eps}{since} (no_gateway_available), {avail}",
+                        s(n)
                     )
                 }
             }
@@ -191,6 +234,17 @@ impl Rule {
                     mark * 100.0
                 )
             }
+            Summary::Silent { last, silent_s } => match last {
+                Some(t) => format!(
+                    "no line read from {key} for {} (last line at {})",
+                    human_secs(*silent_s),
+                    fmt_time(*t)
+                ),
+                None => format!(
+                    "no line read from {key} for {} (none since gwmon started watching it)",
+                    human_secs(*silent_s)
+                ),
+            },
             Summary::Ended => match self {
                 Rule::OrphanedAllocation => format!("orphaned allocation of org {key} cleaned up"),
                 _ => format!("allocation of org {key} ended"),
@@ -214,6 +268,10 @@ impl Rule {
             Rule::PoolImbalance => format!(
                 "pool consistently too {}",
                 if key == Some("low") { "empty" } else { "full" }
+            ),
+            Rule::LogSilent => format!(
+                "{same} log{plural} silent for more than {}: the figures are stale",
+                a.log_silent.for_
             ),
         }
     }
@@ -261,11 +319,18 @@ impl std::ops::BitOrAssign for RuleSet {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Summary {
     Exhausted {
+        /// Refusals of the current episode (0: allocations succeed again).
         refusals: u64,
+        /// The incident's first refusal.
         since: Option<Millis>,
         available: Option<i64>,
         total: Option<u64>,
         allocated: u64,
+        /// Refusals and episodes of the whole incident.
+        #[serde(default)]
+        incident_refusals: u64,
+        #[serde(default)]
+        episodes: u64,
     },
     Low {
         available: i64,
@@ -286,6 +351,11 @@ pub enum Summary {
     },
     Imbalance {
         mean: f64,
+    },
+    /// No line read from the input since `last` (`None`: since the start).
+    Silent {
+        last: Option<Millis>,
+        silent_s: f64,
     },
     /// The allocation behind a per-organization alert ended.
     Ended,

@@ -36,10 +36,12 @@ impl Engine {
                     clear: !trigger,
                     summary: Summary::Exhausted {
                         refusals: self.refusals,
-                        since: self.first_refusal,
+                        since: self.incident.first.or(self.first_refusal),
                         available: avail,
                         total,
                         allocated: pool.allocated(),
+                        incident_refusals: self.incident.refusals,
+                        episodes: self.incident.episodes,
                     },
                     value: self.refusals as f64,
                 }]
@@ -186,7 +188,34 @@ impl Engine {
                 }
                 v
             }
+            Rule::LogSilent => self.silent(rule),
         }
+    }
+
+    /// `log_silent`: one instance per input, judged at the read clock (nothing in a replay).
+    fn silent(&self, rule: Rule) -> Vec<Verdict> {
+        let Some(clock) = self.read_clock else {
+            return Vec::new();
+        };
+        let limit = self.cfg.log_silent.for_.ms();
+        self.inputs
+            .iter()
+            .filter_map(|(name, seen)| {
+                let silent = clock - seen.at;
+                let trigger = silent >= limit;
+                let known = self.instances.contains_key(&(rule, name.clone()));
+                (trigger || known).then(|| Verdict {
+                    key: name.clone(),
+                    trigger,
+                    clear: !trigger,
+                    summary: Summary::Silent {
+                        last: seen.line.then_some(seen.at),
+                        silent_s: silent.max(0) as f64 / 1000.0,
+                    },
+                    value: silent.max(0) as f64 / 1000.0,
+                })
+            })
+            .collect()
     }
 
     /// Per-organization instances of `rule` whose allocation ended clear now.

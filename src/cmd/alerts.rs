@@ -8,7 +8,8 @@ use crate::alert::sinks::human_line;
 use crate::alert::{Monitor, Rule, Status};
 use crate::exit::Exit;
 use crate::pipeline::diagnostics_to_stderr;
-use crate::pipeline::replay::replay_alerts;
+use crate::pipeline::replay::{STDIN_TERMINAL, replay_alerts};
+use crate::pipeline::sanity::batch_warnings;
 use crate::settings::AlertsReplay;
 
 pub fn run(s: AlertsReplay) -> anyhow::Result<Exit> {
@@ -19,6 +20,9 @@ pub fn run(s: AlertsReplay) -> anyhow::Result<Exit> {
     let mut counts: BTreeMap<&str, (u64, u64)> =
         Rule::ALL.iter().map(|r| (r.name(), (0, 0))).collect();
     let verbose = c.batch.read.verbose;
+    if c.batch.reads_terminal() {
+        eprintln!("{STDIN_TERMINAL}");
+    }
     let stats = replay_alerts(&c.batch, &mut m, diagnostics_to_stderr(verbose), |n| {
         let e = counts.entry(n.alert.rule.name()).or_default();
         match n.status {
@@ -49,5 +53,8 @@ pub fn run(s: AlertsReplay) -> anyhow::Result<Exit> {
         }
     }
     out.flush()?;
+    for w in batch_warnings(&c.batch, &stats) {
+        eprintln!("gwmon: {w}");
+    }
     Ok(Exit::from_errors(stats.errors > 0))
 }

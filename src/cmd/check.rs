@@ -19,15 +19,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::alert::{Engine, Monitor};
 use crate::atomic::write_atomic;
+use crate::decode::line_time;
 use crate::exit::Exit;
 use crate::export::plugin;
 use crate::pipeline::live::Session;
+use crate::pipeline::sanity;
 use crate::pool::Pool;
+use crate::recognize::input::stream_of_file;
 use crate::recognize::{InputRecognizer, ReadStats};
 use crate::settings::Check;
 use crate::source::Input;
 use crate::source::follow::FollowChunk;
 use crate::source::resume::{Mark, Segment, open_segment, plan};
+use crate::units::Millis;
+use crate::units::time::wall_now;
 
 const STATE_VERSION: u32 = 1;
 /// Firings kept in the state's alert history.
@@ -39,6 +44,19 @@ struct FileMark {
     #[serde(flatten)]
     mark: Mark,
     input: InputRecognizer,
+    /// The time written on the last line read (for `log_silent`).
+    #[serde(default)]
+    last_line: Option<Millis>,
+}
+
+/// The time on the last line of `data` that carries one (looking back a few lines: the last
+/// ones may be continuation lines).
+fn last_line_time(data: &[u8]) -> Option<Millis> {
+    data.split(|b| *b == b'\n')
+        .rev()
+        .filter(|l| !l.is_empty())
+        .take(16)
+        .find_map(|l| line_time(&String::from_utf8_lossy(l)))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -93,16 +111,18 @@ impl Drop for Lock {
     }
 }
 
-/// Read one segment into the session; returns the offset and the next line number reached.
+/// Read one segment into the session; returns the offset and the next line number reached,
+/// and the time on its last line.
 fn read_segment(
     session: &mut Session,
     input: u32,
     seg: &Segment,
     max_line: usize,
-) -> anyhow::Result<(u64, u64)> {
+) -> anyhow::Result<(u64, u64, Option<Millis>)> {
     let mut framer = open_segment(seg, max_line)?;
     let mut buf = Vec::new();
     let mut notes = Vec::new();
+    let mut last = None;
     loop {
         let chunk = match framer.next_chunk(std::mem::take(&mut buf)) {
             Ok(Some(c)) => c,
@@ -119,9 +139,16 @@ fn read_segment(
             overlong: chunk.overlong.clone(),
         };
         buf = chunk.buf;
+        last = last_line_time(&fc.data).or(last);
         session.ingest(vec![fc], &mut notes, &mut |_, _| Ok(()))?;
     }
-    Ok((seg.offset + framer.consumed, framer.next_line))
+    Ok((seg.offset + framer.consumed, framer.next_line, last))
+}
+
+fn mtime(path: &Path) -> Option<Millis> {
+    let m = std::fs::metadata(path).ok()?.modified().ok()?;
+    let d = m.duration_since(std::time::UNIX_EPOCH).ok()?;
+    Some(d.as_millis() as Millis)
 }
 
 fn load_state(path: &Path) -> anyhow::Result<Option<State>> {
@@ -177,16 +204,29 @@ pub fn run(s: Check) -> anyhow::Result<Exit> {
             .display()
             .to_string();
         let saved = files.get(&key);
-        if let Some(m) = saved {
-            session.states.insert((i as u32, None), m.input.clone());
-        }
+        let mut state = saved.map_or_else(InputRecognizer::default, |m| m.input.clone());
+        state.stream = stream_of_file(Some(&path));
+        session.states.insert((i as u32, None), state);
         let segs = plan(&path, saved.map(|m| &m.mark), &mut notes)?;
         let mut last = None;
+        let mut last_line = saved.and_then(|m| m.last_line);
         for seg in &segs {
-            let (offset, line) = read_segment(&mut session, i as u32, seg, c.batch.read.max_line)?;
+            let (offset, line, time) =
+                read_segment(&mut session, i as u32, seg, c.batch.read.max_line)?;
+            last_line = time.or(last_line);
             if seg.live {
                 last = Some((offset, line));
             }
+        }
+        // When the file was last written: the time on its last line, else its mtime.
+        let written = last_line.or_else(|| mtime(&path));
+        let name = Input::File(path.clone()).name();
+        session.stats.inputs.entry(i as u32).or_default().name = name.clone();
+        match written {
+            Some(t) => {
+                session.monitor.engine.input_seen(&name, t);
+            }
+            None => session.monitor.engine.input_watched(&name, wall_now()),
         }
         let input = session.states.remove(&(i as u32, None)).unwrap_or_default();
         match last {
@@ -196,6 +236,7 @@ pub fn run(s: Check) -> anyhow::Result<Exit> {
                     FileMark {
                         mark: Mark::of(&path, offset, line)?,
                         input,
+                        last_line,
                     },
                 );
             }
@@ -212,13 +253,26 @@ pub fn run(s: Check) -> anyhow::Result<Exit> {
             eprintln!("gwmon: {d}");
         }
     }
-    // Lasting conditions are judged at the later of the last event and now.
-    let now = session.clock();
+    // Lasting conditions are judged at the later of the last event and now — unless a log has
+    // gone silent: then the other time-based rules (long_allocation) are not judged against a
+    // clock the log never reached, and log_silent heads the output.
+    let wall = wall_now();
+    let silent = {
+        let e = &session.monitor.engine;
+        let limit = e.config().log_silent.for_.ms();
+        e.config().log_silent.enabled && e.inputs().values().any(|s| wall - s.at >= limit)
+    };
+    let now = if silent {
+        session.monitor.pool.now.unwrap_or(wall)
+    } else {
+        session.clock()
+    };
     let Session {
         monitor: Monitor { pool, mut engine },
         stats,
         ..
     } = session;
+    engine.set_read_clock(Some(wall));
     engine.evaluate(now, &pool);
     engine.trim_history(HISTORY);
     let state = State {
@@ -232,7 +286,10 @@ pub fn run(s: Check) -> anyhow::Result<Exit> {
     // counted its lines exactly once.
     let json = serde_json::to_vec(&state)?;
     write_atomic(&s.state, &json)?;
-    let (code, text) = plugin::render(&state.pool, &state.engine, &notes);
+    // An input that never yielded a lifecycle line (the wrong file, the wrong --format) makes
+    // the figures worthless: UNKNOWN, not OK.
+    let problems = sanity::warnings(&c.batch.names(), &state.stats, c.batch.read.format);
+    let (code, text) = plugin::render(&state.pool, &state.engine, &notes, &problems);
     print!("{text}");
     Ok(Exit::Plugin(code))
 }

@@ -9,7 +9,8 @@ use crate::exit::Exit;
 use crate::export::events::write_event;
 use crate::pipeline::diagnostics_to_stderr;
 use crate::pipeline::live::{self, Session, tell_stderr};
-use crate::pipeline::replay::replay;
+use crate::pipeline::replay::{STDIN_TERMINAL, replay};
+use crate::pipeline::sanity::batch_warnings;
 use crate::settings::Events;
 
 pub fn run(s: Events) -> anyhow::Result<Exit> {
@@ -21,7 +22,7 @@ pub fn run(s: Events) -> anyhow::Result<Exit> {
         let session = Session::new(&c.batch.read, m);
         let mut out = io::stdout();
         return live::follow(
-            &c.batch.inputs,
+            &c.batch,
             opts,
             session,
             Sinks::default(),
@@ -32,6 +33,9 @@ pub fn run(s: Events) -> anyhow::Result<Exit> {
             },
             &mut tell_stderr(verbose),
         );
+    }
+    if c.batch.reads_terminal() {
+        eprintln!("{STDIN_TERMINAL}");
     }
     let mut pool = crate::pool::Pool::new(c.pool.clone());
     let names = c.batch.names();
@@ -50,5 +54,8 @@ pub fn run(s: Events) -> anyhow::Result<Exit> {
         },
     )?;
     out.flush()?;
+    for w in batch_warnings(&c.batch, &stats) {
+        eprintln!("gwmon: {w}");
+    }
     Ok(Exit::from_errors(stats.errors > 0))
 }

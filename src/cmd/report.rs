@@ -7,7 +7,8 @@ use crate::alert::Monitor;
 use crate::exit::Exit;
 use crate::export::{prometheus, text};
 use crate::pipeline::diagnostics_to_stderr;
-use crate::pipeline::replay::replay_alerts;
+use crate::pipeline::replay::{STDIN_TERMINAL, replay_alerts};
+use crate::pipeline::sanity::batch_warnings;
 use crate::settings::{Report, ReportFormat};
 
 pub fn run(s: Report) -> anyhow::Result<Exit> {
@@ -16,6 +17,9 @@ pub fn run(s: Report) -> anyhow::Result<Exit> {
     // The report lists the alerts' history; no notification is wanted (nor built).
     m.engine.notify = false;
     let verbose = c.batch.read.verbose;
+    if c.batch.reads_terminal() {
+        eprintln!("{STDIN_TERMINAL}");
+    }
     let stats = replay_alerts(&c.batch, &mut m, diagnostics_to_stderr(verbose), |_| Ok(()))?;
     let mut report = crate::report::build(&m.pool, &stats);
     report.alerts = m.engine.history.clone();
@@ -43,5 +47,8 @@ pub fn run(s: Report) -> anyhow::Result<Exit> {
         ReportFormat::Text { color } => text::write_report(&mut out, &report, color)?,
     }
     out.flush()?;
+    for w in batch_warnings(&c.batch, &stats) {
+        eprintln!("gwmon: {w}");
+    }
     Ok(Exit::from_errors(stats.errors > 0))
 }

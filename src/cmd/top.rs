@@ -24,6 +24,7 @@ pub fn run(s: Top) -> anyhow::Result<Exit> {
         Monitor::new(c.pool.clone(), c.alerts.clone()),
     );
     let mut live = LiveSource::open(&c.batch.inputs, &s.follow)?;
+    session.watch(live.names(&c.batch.inputs));
     let source = if live.is_stdin() {
         "<stdin>".to_owned()
     } else {

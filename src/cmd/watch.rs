@@ -28,7 +28,7 @@ pub fn run(s: Watch) -> anyhow::Result<Exit> {
         None => None,
     };
     live::follow(
-        &c.batch.inputs,
+        &c.batch,
         &s.live,
         session,
         sinks,

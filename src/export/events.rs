@@ -1,5 +1,6 @@
 //! `gwmon events`: one JSON object per event,
-//! `{"event":"allocated","time":"…","org":"…","gateway":"gw-pool-3","port":7103,"source":"file:line"}`.
+//! `{"event":"allocated","time":"…","org":"…","gateway":"gw-pool-3","port":7103,"source":"file:line"}`
+//! (with `"stream":"…"` before `source` when the line's prefix or file named its source).
 
 use std::io::{self, Write};
 
@@ -25,11 +26,12 @@ pub fn write_event(
         .map_or("?", String::as_str);
     let source =
         serde_json::to_string(&format!("{name}:{}", ev.origin.line)).map_err(io::Error::other)?;
-    write!(
-        out,
-        "{head},\"time\":\"{}\"{rest},\"source\":{source}",
-        fmt_time(ev.time)
-    )?;
+    write!(out, "{head},\"time\":\"{}\"{rest}", fmt_time(ev.time))?;
+    if let Some(stream) = &ev.stream {
+        let stream = serde_json::to_string(stream).map_err(io::Error::other)?;
+        write!(out, ",\"stream\":{stream}")?;
+    }
+    write!(out, ",\"source\":{source}")?;
     if raw {
         let raw = serde_json::to_string(&ev.raw).map_err(io::Error::other)?;
         write!(out, ",\"raw\":{raw}")?;
@@ -52,6 +54,7 @@ mod tests {
                 port: Some(7103),
             },
             origin: Origin { input: 0, line: 12 },
+            stream: None,
             raw: String::new(),
         };
         let mut out = Vec::new();

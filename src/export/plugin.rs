@@ -1,7 +1,7 @@
 //! The monitoring-plugin status of `gwmon check` (Nagios, Icinga, Sensu, cron mail): a first
 //! line `GWMON <STATE> - <text> | <perfdata>`, then one line per firing alert and the notes.
 
-use crate::alert::{Alert, Engine, Severity};
+use crate::alert::{Alert, Engine, Rule, Severity};
 use crate::exit::PluginState;
 use crate::pool::Pool;
 use crate::term::escape;
@@ -14,14 +14,25 @@ fn state_of(s: Severity) -> PluginState {
     }
 }
 
-/// The plugin output and state for the pool and the engine's firing alerts.
-pub fn render(pool: &Pool, engine: &Engine, notes: &[String]) -> (PluginState, String) {
+/// The plugin output and state for the pool and the engine's firing alerts. `problems` are
+/// reasons not to trust the figures (the input yields nothing): the state is then UNKNOWN and
+/// the first problem heads the output.
+pub fn render(
+    pool: &Pool,
+    engine: &Engine,
+    notes: &[String],
+    problems: &[String],
+) -> (PluginState, String) {
     let firing = engine.firing();
-    let state = firing
-        .iter()
-        .map(|a| state_of(a.severity))
-        .max()
-        .unwrap_or(PluginState::Ok);
+    let state = if problems.is_empty() {
+        firing
+            .iter()
+            .map(|a| state_of(a.severity))
+            .max()
+            .unwrap_or(PluginState::Ok)
+    } else {
+        PluginState::Unknown
+    };
     let total = pool.total();
     let avail = pool.available();
     let status = match (total, avail) {
@@ -29,8 +40,15 @@ pub fn render(pool: &Pool, engine: &Engine, notes: &[String]) -> (PluginState, S
         _ => format!("{} allocated (pool size unknown)", pool.allocated()),
     };
     let mut worst: Vec<&Alert> = firing.iter().collect();
-    worst.sort_by_key(|a| std::cmp::Reverse(state_of(a.severity)));
+    // A silent log first of all (the other figures are stale then), then the most severe.
+    worst.sort_by_key(|a| {
+        (
+            a.rule != Rule::LogSilent,
+            std::cmp::Reverse(state_of(a.severity)),
+        )
+    });
     let text = match worst.first() {
+        _ if !problems.is_empty() => problems[0].clone(),
         Some(a) if state != PluginState::Ok => {
             let more = if firing.len() > 1 {
                 format!(" (+{} more)", firing.len() - 1)
@@ -82,6 +100,9 @@ pub fn render(pool: &Pool, engine: &Engine, notes: &[String]) -> (PluginState, S
             a.rule,
             escape(&a.summary)
         ));
+    }
+    for p in problems.iter().skip(1) {
+        out.push_str(&format!("problem: {}\n", escape(p)));
     }
     for n in notes {
         out.push_str(&format!("note: {}\n", escape(n)));

@@ -279,6 +279,48 @@ pub fn render(
         count as f64,
     );
 
+    // Per input (bounded by the command line): what was read, and when its last line was.
+    let named: Vec<(&str, u64)> = read
+        .inputs
+        .values()
+        .filter(|c| !c.name.is_empty())
+        .map(|c| (c.name.as_str(), c.lines))
+        .collect();
+    if !named.is_empty() {
+        o.family(
+            "gwmon_input_lines_read_total",
+            "counter",
+            "Log lines read, per input (as named on the command line).",
+            None,
+        );
+        for (name, lines) in &named {
+            o.sample("gwmon_input_lines_read_total", &[("input", name)], *lines as f64);
+        }
+    }
+    if let Some(engine) = engine {
+        let seen: Vec<(&String, f64)> = engine
+            .inputs()
+            .iter()
+            .filter(|(_, s)| s.line)
+            .map(|(n, s)| (n, s.at as f64 / 1000.0))
+            .collect();
+        if !seen.is_empty() {
+            o.family(
+                "gwmon_input_last_line_timestamp_seconds",
+                "gauge",
+                "When the last line was read from each input (time() minus it: how long the log has been silent).",
+                Some("seconds"),
+            );
+            for (name, t) in seen {
+                o.sample(
+                    "gwmon_input_last_line_timestamp_seconds",
+                    &[("input", name)],
+                    t,
+                );
+            }
+        }
+    }
+
     if let Some(engine) = engine {
         o.family(
             "gwmon_alert_state",

@@ -15,11 +15,13 @@ use anyhow::Context;
 
 use super::prometheus::{self, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 
-/// The latest renderings: (text format 0.0.4, OpenMetrics).
+/// The latest renderings: (text format 0.0.4, OpenMetrics), and what `/healthz` says.
 #[derive(Default)]
 pub struct Published {
     pub text: String,
     pub openmetrics: String,
+    /// Inputs silent for longer than `log_silent.for`: `/healthz` answers 503 while any is.
+    pub silent: Vec<String>,
 }
 
 pub type Shared = Arc<RwLock<Arc<Published>>>;
@@ -144,7 +146,15 @@ fn handle(s: &mut TcpStream, shared: &Shared) -> io::Result<()> {
                 }
             }
         }
-        "/healthz" => respond(s, 200, "text/plain", b"ok\n", with_body),
+        "/healthz" => {
+            let p = shared.read().map(|g| Arc::clone(&g)).unwrap_or_default();
+            if p.silent.is_empty() {
+                respond(s, 200, "text/plain", b"ok\n", with_body)
+            } else {
+                let body = format!("silent: {}\n", p.silent.join(", "));
+                respond(s, 503, "text/plain", body.as_bytes(), with_body)
+            }
+        }
         "/" => respond(
             s,
             200,
@@ -173,6 +183,7 @@ mod tests {
         let shared: Shared = Arc::new(RwLock::new(Arc::new(Published {
             text: "m 1\n".into(),
             openmetrics: "m 1\n# EOF\n".into(),
+            silent: Vec::new(),
         })));
         let addr = serve("127.0.0.1:0", Arc::clone(&shared)).unwrap();
         let r = get(addr, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -205,6 +216,7 @@ mod tests {
         let shared: Shared = Arc::new(RwLock::new(Arc::new(Published {
             text: "m 2\n".into(),
             openmetrics: String::new(),
+            silent: Vec::new(),
         })));
         let addr = serve("127.0.0.1:0", shared).unwrap();
         let _silent: Vec<TcpStream> = (0..5).map(|_| TcpStream::connect(addr).unwrap()).collect();

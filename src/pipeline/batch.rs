@@ -127,6 +127,7 @@ impl InputFeed {
             };
             self.next_seq += 1;
             let mut out = Output {
+                input: self.index,
                 events: &mut self.events,
                 skipped: &mut self.skipped,
                 stats,
@@ -266,7 +267,10 @@ pub fn read_merged(
             permits: permit_rx,
             reorder: BTreeMap::new(),
             next_seq: 0,
-            state: InputRecognizer::default(),
+            state: InputRecognizer::for_path(match &inputs[i] {
+                Input::File(p) => Some(p.as_path()),
+                Input::Stdin => None,
+            }),
             events: VecDeque::new(),
             skipped: Vec::new(),
             error: None,
@@ -276,6 +280,9 @@ pub fn read_merged(
     drop(jobs);
     let mut stats = ReadStats::default();
     let names: Vec<String> = inputs.iter().map(Input::name).collect();
+    for (i, name) in names.iter().enumerate() {
+        stats.inputs.entry(i as u32).or_default().name = name.clone();
+    }
     let result = merge(&mut feeds, &cfg, &mut stats, &mut on_event, &mut |f| {
         for s in f.skipped.drain(..) {
             on_diag(Diagnostic::Skipped {

@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use super::Diagnostic;
 use super::batch::ReadOptions;
 use super::publish::Publisher;
+use super::replay::Batch;
 use crate::alert::sinks::Sinks;
-use crate::alert::{Monitor, Notification, Status};
+use crate::alert::{Monitor, Notification};
 use crate::event::Event;
 use crate::exit::Exit;
 use crate::export::text::pool_line;
@@ -62,6 +63,19 @@ impl LiveSource {
         matches!(self, LiveSource::Stdin(_))
     }
 
+    /// The inputs' names as given, by index (`<stdin>` when following stdin).
+    pub fn names(&self, inputs: &[Input]) -> Vec<String> {
+        if self.is_stdin() {
+            vec!["<stdin>".to_owned()]
+        } else {
+            inputs
+                .iter()
+                .filter(|i| matches!(i, Input::File(_)))
+                .map(Input::name)
+                .collect()
+        }
+    }
+
     /// New chunks and notes; `None` when the input has ended (stdin closed).
     pub fn wait(
         &mut self,
@@ -102,6 +116,27 @@ pub fn describe(n: &FollowNote) -> (bool, String) {
             false,
             format!("{}: removed; waiting for it to come back", path.display()),
         ),
+        FollowNote::Waiting {
+            path, dir_missing, ..
+        } => (
+            false,
+            if *dir_missing {
+                format!(
+                    "{}: does not exist, nor does its directory; waiting for it",
+                    path.display()
+                )
+            } else {
+                format!("{}: does not exist yet; waiting for it", path.display())
+            },
+        ),
+        FollowNote::Duplicate { path, of, .. } => (
+            false,
+            format!(
+                "{}: the same file as {}; read once",
+                path.display(),
+                of.display()
+            ),
+        ),
         FollowNote::Error { path, message, .. } => (true, format!("{}: {message}", path.display())),
     }
 }
@@ -120,6 +155,8 @@ pub struct Session {
     pub stats: ReadStats,
     /// Per input: the file being read now (for `source` and messages).
     names: Vec<String>,
+    /// Per input: its name as given (a path or a glob), for `log_silent` and the input metrics.
+    given: Vec<String>,
     /// What the reads found to tell (skipped lines), until taken.
     diagnostics: Vec<Diagnostic>,
 }
@@ -135,6 +172,7 @@ impl Session {
             per_file: true,
             stats: ReadStats::default(),
             names: Vec::new(),
+            given: Vec::new(),
             diagnostics: Vec::new(),
         }
     }
@@ -142,6 +180,17 @@ impl Session {
     /// The live clock: the later of the last event time and the wall clock.
     pub fn clock(&self) -> Millis {
         self.monitor.clock(wall_now())
+    }
+
+    /// Watch these inputs (their names as given, by index) from now on: each is expected to
+    /// get lines (`log_silent`), and is counted under its name.
+    pub fn watch(&mut self, given: Vec<String>) {
+        let now = wall_now();
+        for (i, name) in given.iter().enumerate() {
+            self.monitor.engine.input_watched(name, now);
+            self.stats.inputs.entry(i as u32).or_default().name = name.clone();
+        }
+        self.given = given;
     }
 
     /// The diagnostics gathered since the last call.
@@ -164,10 +213,29 @@ impl Session {
                 self.names.resize(idx + 1, String::new());
             }
             self.names[idx] = chunk.path.display().to_string();
+            if let Some(given) = self.given.get(idx) {
+                let now = wall_now();
+                let engine = &mut self.monitor.engine;
+                if engine.input_seen(given, now) {
+                    // It was silent: tell at once that lines flow again.
+                    engine.set_read_clock(Some(now));
+                    let at = self.monitor.clock(now);
+                    let m = &mut self.monitor;
+                    notes.extend(m.engine.evaluate_event(
+                        at,
+                        &m.pool,
+                        crate::alert::Rule::LogSilent.bit(),
+                    ));
+                }
+            }
             let mut scanned = self.scanner.scan(&chunk.data, chunk.first_line);
             let key = (chunk.input, self.per_file.then(|| chunk.path.clone()));
-            let state = self.states.entry(key).or_default();
+            let state = self
+                .states
+                .entry(key)
+                .or_insert_with(|| InputRecognizer::for_path(Some(&chunk.path)));
             let mut out = Output {
+                input: chunk.input,
                 events: &mut queue,
                 skipped: &mut skipped,
                 stats: &mut self.stats,
@@ -190,9 +258,11 @@ impl Session {
         Ok(())
     }
 
-    /// Evaluate at the live clock.
+    /// Evaluate at the live clock (`log_silent` at the wall clock).
     pub fn tick(&mut self, notes: &mut Vec<Notification>) {
-        self.monitor.tick(wall_now(), notes);
+        let now = wall_now();
+        self.monitor.engine.set_read_clock(Some(now));
+        self.monitor.tick(now, notes);
     }
 }
 
@@ -244,13 +314,16 @@ pub enum Tell<'a> {
 pub fn tell_stderr(verbose: bool) -> impl FnMut(Tell<'_>) {
     move |t| match t {
         Tell::Diagnostic(d) => {
-            if verbose || d.is_error() {
+            if verbose || d.always_told() {
                 eprintln!("gwmon: {d}");
             }
         }
         Tell::Note(n) => {
             let (error, line) = describe(n);
-            if error || verbose {
+            // Waiting for a path and reading a file once are said even without -v: they
+            // explain a silence.
+            let always = matches!(n, FollowNote::Waiting { .. } | FollowNote::Duplicate { .. });
+            if error || always || verbose {
                 eprintln!("gwmon: {}", escape(&line));
             }
         }
@@ -263,7 +336,7 @@ pub fn tell_stderr(verbose: bool) -> impl FnMut(Tell<'_>) {
 /// clock, notify the sinks, publish the metrics. `on_event` sees every event; `tell` what there
 /// is to tell. Ends 2 when a follower note was an error (a file could not be read).
 pub fn follow(
-    inputs: &[Input],
+    batch: &Batch,
     opts: &LiveOptions,
     mut session: Session,
     mut sinks: Sinks,
@@ -272,7 +345,14 @@ pub fn follow(
     tell: &mut dyn FnMut(Tell<'_>),
 ) -> anyhow::Result<Exit> {
     let signals = Signals::install()?;
-    let mut live = LiveSource::open(inputs, &opts.follow)?;
+    for (input, same_as) in &batch.duplicates {
+        tell(Tell::Diagnostic(&Diagnostic::Duplicate {
+            input: input.clone(),
+            same_as: same_as.clone(),
+        }));
+    }
+    let mut live = LiveSource::open(&batch.inputs, &opts.follow)?;
+    session.watch(live.names(&batch.inputs));
     // While the existing content is read (--from-start), alerts are rebuilt, not notified.
     let mut catching_up = !live.is_stdin() && opts.follow.from_start;
     session.monitor.engine.notify = !catching_up;
@@ -328,15 +408,11 @@ pub fn follow(
         {
             catching_up = false;
             session.monitor.engine.notify = true;
+            // What is still firing is told once, as it is now.
             let now = session.clock();
-            for alert in session.monitor.engine.firing() {
-                notes.push(Notification {
-                    status: Status::Firing,
-                    repeat: false,
-                    at: now,
-                    alert,
-                });
-            }
+            session.monitor.engine.set_read_clock(Some(wall_now()));
+            let m = &mut session.monitor;
+            notes.extend(m.engine.announce(now, &m.pool));
         }
         if !catching_up {
             session.tick(&mut notes);

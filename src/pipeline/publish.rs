@@ -99,6 +99,7 @@ impl Publisher {
             let p = Arc::new(Published {
                 text: text.clone(),
                 openmetrics: om,
+                silent: m.engine.silent_inputs(),
             });
             if let Ok(mut g) = shared.write() {
                 *g = p;

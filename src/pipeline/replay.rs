@@ -22,6 +22,8 @@ pub struct Batch {
     pub inputs: Vec<Input>,
     pub window: Window,
     pub read: ReadOptions,
+    /// Names left out because they are the same file as an input kept: (left out, kept).
+    pub duplicates: Vec<(String, String)>,
 }
 
 impl Batch {
@@ -29,7 +31,18 @@ impl Batch {
     pub fn names(&self) -> Vec<String> {
         self.inputs.iter().map(Input::name).collect()
     }
+
+    /// Whether the batch reads stdin from a terminal (someone typing, or a forgotten file
+    /// name): worth a word before waiting for Ctrl-D.
+    pub fn reads_terminal(&self) -> bool {
+        use std::io::IsTerminal;
+        self.inputs.contains(&Input::Stdin) && std::io::stdin().is_terminal()
+    }
 }
+
+/// What a batch command says before it reads stdin from a terminal.
+pub const STDIN_TERMINAL: &str =
+    "gwmon: reading the log from stdin until Ctrl-D (name a file to read it instead)";
 
 /// Read the inputs and apply every event of the window to `pool`, calling `each` with each
 /// counted event after the pool has annotated it. Events before `--since` rebuild the state
@@ -37,10 +50,16 @@ impl Batch {
 pub fn replay(
     batch: &Batch,
     pool: &mut Pool,
-    on_diag: impl FnMut(Diagnostic),
+    mut on_diag: impl FnMut(Diagnostic),
     mut each: impl FnMut(&mut Event, &mut Pool) -> anyhow::Result<()>,
 ) -> anyhow::Result<ReadStats> {
     let window = batch.window;
+    for (input, same_as) in &batch.duplicates {
+        on_diag(Diagnostic::Duplicate {
+            input: input.clone(),
+            same_as: same_as.clone(),
+        });
+    }
     // Open every input first, so a missing file is reported before any output.
     let readers = batch
         .inputs

@@ -6,9 +6,8 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use super::scan::{Hit, HitKind, ScanConfig, Scanned, push_record};
-use super::{ReadStats, Recognized, Recognizer, Skipped};
-use crate::decode::{Malformed, console};
+use super::scan::{Hit, HitKind, ScanConfig, Scanned, console};
+use super::{InputCounts, ReadStats, Recognized, Recognizer, Skipped};
 use crate::event::{Event, Origin};
 use crate::units::Millis;
 
@@ -17,6 +16,10 @@ use crate::units::Millis;
 pub struct InputRecognizer {
     pub recognizer: Recognizer,
     pub last_time: Option<Millis>,
+    /// The source this input is, when its file name says (a CRI file names its pod and
+    /// container): the `stream` of its events whose lines name none.
+    #[serde(default)]
+    pub stream: Option<String>,
     /// A Docker line being joined from its 16 KiB pieces.
     piece: Option<Joining>,
 }
@@ -32,23 +35,36 @@ struct Joining {
     overlong: bool,
 }
 
-/// Where recognition puts what it finds: events in order, skipped lines, counts.
+/// Where recognition of input `input` puts what it finds: events in order, skipped lines,
+/// counts.
 pub struct Output<'a> {
+    pub input: u32,
     pub events: &'a mut VecDeque<Event>,
     pub skipped: &'a mut Vec<Skipped>,
     pub stats: &'a mut ReadStats,
 }
 
 impl Output<'_> {
+    fn counts(&mut self) -> &mut InputCounts {
+        self.stats.inputs.entry(self.input).or_default()
+    }
+
     fn skip(&mut self, s: Skipped) {
         self.stats.skipped += 1;
+        self.counts().skipped += 1;
         self.skipped.push(s);
     }
 
     /// Count a scanned chunk's lines and take its skipped lines (those skipped for length by
     /// the framer too).
     pub fn chunk(&mut self, scanned: &mut Scanned, overlong: &[u64]) {
-        self.stats.lines += scanned.lines + overlong.len() as u64;
+        let lines = scanned.lines + overlong.len() as u64;
+        self.stats.lines += lines;
+        let c = self.counts();
+        c.lines += lines;
+        if c.sample.is_none() {
+            c.sample = scanned.sample.take();
+        }
         for line in overlong {
             self.skip(Skipped::overlong(*line));
         }
@@ -59,11 +75,19 @@ impl Output<'_> {
 }
 
 impl InputRecognizer {
+    /// The state of a new input read from `path` (`None`: stdin).
+    pub fn for_path(path: Option<&std::path::Path>) -> InputRecognizer {
+        InputRecognizer {
+            stream: stream_of_file(path),
+            ..InputRecognizer::default()
+        }
+    }
+
     /// Turn one scanned hit of input `input` into events. `cfg.max_line` bounds a joined Docker
     /// line; with `cfg.verbose`, events keep their message.
     pub fn push(&mut self, input: u32, hit: Hit, cfg: &ScanConfig, out: &mut Output<'_>) {
         match hit.kind {
-            HitKind::DockerPiece { text, last } => {
+            HitKind::Piece { text, last } => {
                 let continues = self
                     .piece
                     .as_ref()
@@ -108,17 +132,22 @@ impl InputRecognizer {
             time,
             classified,
             emitter,
+            stream,
             message,
         } = hit.kind
         else {
             return;
         };
-        match self.recognizer.recognize(classified, emitter.as_deref()) {
+        let stream = stream.or_else(|| self.stream.clone());
+        // A gateway-side line names its gateway by the transport's emitter, else by its stream.
+        let emitter = emitter.as_deref().or(stream.as_deref());
+        match self.recognizer.recognize(classified, emitter) {
             Recognized::Event(kind) => {
                 if self.last_time.is_some_and(|t| time < t) {
                     out.stats.time_backwards += 1;
                 }
                 self.last_time = Some(self.last_time.map_or(time, |t| t.max(time)));
+                out.counts().events += 1;
                 out.events.push_back(Event {
                     time,
                     kind,
@@ -126,6 +155,7 @@ impl InputRecognizer {
                         input,
                         line: hit.line,
                     },
+                    stream,
                     raw: message,
                 });
             }
@@ -151,18 +181,10 @@ impl InputRecognizer {
         };
         let line = text.strip_suffix('\n').unwrap_or(&text);
         let mut scanned = Scanned::default();
-        match console::decode(line) {
-            Ok(Some(r)) => push_record(r, first, cfg.verbose, &mut scanned),
-            Ok(None) => {}
-            Err(Malformed(why)) => {
-                if line.contains("GATEWAY_") {
-                    scanned.skipped.push(Skipped {
-                        line: first,
-                        reason: why,
-                        excerpt: line.chars().take(300).collect(),
-                    })
-                }
-            }
+        console(None, line, first, cfg.verbose, &mut scanned);
+        if !line.contains("GATEWAY_") {
+            // Only a line that could hold a lifecycle record is counted as skipped.
+            scanned.skipped.clear();
         }
         for s in scanned.skipped {
             out.skip(s);
@@ -173,6 +195,13 @@ impl InputRecognizer {
     }
 }
 
+/// The source a file's name says it is: a CRI file under `/var/log/containers/` names its pod
+/// and container.
+pub fn stream_of_file(path: Option<&std::path::Path>) -> Option<String> {
+    let name = path?.file_name()?.to_str()?;
+    crate::decode::prefix::cri_file_stream(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,7 +210,7 @@ mod tests {
     fn piece(line: u64, text: &str, last: bool) -> Hit {
         Hit {
             line,
-            kind: HitKind::DockerPiece {
+            kind: HitKind::Piece {
                 text: text.into(),
                 last,
             },
@@ -194,6 +223,7 @@ mod tests {
         let mut events = VecDeque::new();
         let mut skipped = Vec::new();
         let mut out = Output {
+            input: 0,
             events: &mut events,
             skipped: &mut skipped,
             stats: &mut stats,

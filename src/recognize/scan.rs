@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use memchr::memmem;
 
 use super::{Classified, Skipped, classify};
-use crate::decode::{self, Format, Malformed, Record, console, docker};
+use crate::decode::{self, Format, Malformed, Record, console, docker, prefix};
 use crate::units::Millis;
 
 /// What a scan needs to know.
@@ -24,21 +24,33 @@ pub struct ScanConfig {
 }
 
 /// What a scan found on a line around a `GATEWAY_` hit: a classified gateway record, or a piece
-/// of a Docker line split at 16 KiB (joined in order later).
+/// of a console line split by its transport (Docker's json-file and CRI split lines at 16 KiB),
+/// joined in order later.
 #[derive(Clone, Debug, PartialEq)]
 pub enum HitKind {
     Record {
         time: Millis,
         classified: Classified,
+        /// The gateway container that wrote it, when the transport says so.
         emitter: Option<String>,
+        /// The source named by the line's prefix (compose service, pod/container, syslog
+        /// host/program).
+        stream: Option<String>,
         /// The message, when verbose.
         message: String,
     },
-    DockerPiece {
+    Piece {
         text: String,
-        /// This piece ends the console line (its `log` ends in a newline).
+        /// This piece ends the console line.
         last: bool,
     },
+}
+
+/// Which transport split a line whose next piece is expected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PieceKind {
+    Docker,
+    Cri,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -53,6 +65,8 @@ pub struct Hit {
 pub struct Scanned {
     /// Physical lines in the chunk.
     pub lines: u64,
+    /// The start of the chunk's first non-empty line, to tell what kind of log it is.
+    pub sample: Option<String>,
     pub hits: Vec<Hit>,
     pub skipped: Vec<Skipped>,
 }
@@ -80,15 +94,17 @@ impl Scanner {
 
     /// Scan `data` (whole lines; the last may lack its newline) whose first line is `first_line`.
     pub fn scan(&mut self, data: &[u8], first_line: u64) -> Scanned {
-        let mut out = Scanned::default();
+        let mut out = Scanned {
+            sample: sample(data),
+            ..Scanned::default()
+        };
         let mut pos = 0; // always at a line start
         let mut counted = 0; // newlines in data[..counted] are already counted into line_no
         let mut line_no = first_line;
-        let docker_possible = matches!(self.cfg.format, Format::Docker | Format::Auto);
-        // The first line may continue a Docker line split in the previous chunk.
-        let mut in_piece = docker_possible && data.first() == Some(&b'{');
+        // The first line may continue a line split in the previous chunk.
+        let mut piece = self.piece_at_start(data);
         while pos < data.len() {
-            let start = if in_piece {
+            let start = if piece.is_some() {
                 pos
             } else {
                 let Some(hit) = self.finder.find(&data[pos..]) else {
@@ -99,7 +115,7 @@ impl Scanner {
             let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
             line_no += bytecount::count(&data[counted..start], b'\n') as u64;
             counted = start;
-            in_piece = self.line(&data[start..end], line_no, in_piece, &mut out);
+            piece = self.line(&data[start..end], line_no, piece, &mut out);
             pos = end + 1;
         }
         line_no += bytecount::count(&data[counted..], b'\n') as u64;
@@ -110,8 +126,34 @@ impl Scanner {
         out
     }
 
-    /// Decode and classify one line. Returns whether the next line continues a Docker piece.
-    fn line(&mut self, raw: &[u8], line: u64, piece_expected: bool, out: &mut Scanned) -> bool {
+    /// Whether the chunk's first line may continue a line split at the end of the previous
+    /// chunk (a Docker object, a CRI line): then it is passed on as a piece, and the in-order
+    /// joining decides.
+    fn piece_at_start(&self, data: &[u8]) -> Option<PieceKind> {
+        let docker_possible = matches!(self.cfg.format, Format::Docker | Format::Auto);
+        if docker_possible && data.first() == Some(&b'{') {
+            return Some(PieceKind::Docker);
+        }
+        let console_possible = matches!(self.cfg.format, Format::Console | Format::Auto);
+        if console_possible && data.first().is_some_and(u8::is_ascii_digit) {
+            let end = memchr::memchr(b'\n', data).unwrap_or(data.len());
+            let first = String::from_utf8_lossy(&data[..end.min(256)]);
+            if prefix::cri_payload(&first).is_some() {
+                return Some(PieceKind::Cri);
+            }
+        }
+        None
+    }
+
+    /// Decode and classify one line. Returns which piece the next line continues, if any.
+    fn line(
+        &mut self,
+        raw: &[u8],
+        line: u64,
+        piece: Option<PieceKind>,
+        out: &mut Scanned,
+    ) -> Option<PieceKind> {
+        let piece_expected = piece == Some(PieceKind::Docker);
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let skip = |out: &mut Scanned, reason: &'static str, verbose: bool| {
             out.skipped.push(Skipped {
@@ -122,7 +164,7 @@ impl Scanner {
         };
         if raw.len() > self.cfg.max_line {
             skip(out, "line longer than --max-line-length", self.cfg.verbose);
-            return false;
+            return None;
         }
         let text: Cow<'_, str> = match std::str::from_utf8(raw) {
             Ok(t) => Cow::Borrowed(t),
@@ -138,36 +180,45 @@ impl Scanner {
                     let last = p.is_last();
                     out.hits.push(Hit {
                         line,
-                        kind: HitKind::DockerPiece {
+                        kind: HitKind::Piece {
                             text: p.log.into_owned(),
                             last,
                         },
                     });
-                    !last
+                    (!last).then_some(PieceKind::Docker)
                 }
                 Ok(p) => {
                     let log = p.log.strip_suffix('\n').unwrap_or(&p.log);
-                    match console::decode(log) {
-                        Ok(Some(r)) => push_record(r, line, self.cfg.verbose, out),
-                        Ok(None) => {}
-                        Err(Malformed(why)) => skip(out, why, self.cfg.verbose),
-                    }
-                    false
+                    console(None, log, line, self.cfg.verbose, out);
+                    None
                 }
                 Err(Malformed(why)) => {
                     if !piece_expected || memmem::find(raw, decode::CATEGORY_PREFIX).is_some() {
                         skip(out, why, self.cfg.verbose);
                     }
-                    false
+                    None
                 }
             };
         }
-        if piece_expected && self.cfg.format == Format::Auto {
-            // Auto mode guessed a piece at a chunk start; this is not Docker, so decode normally
+        if piece == Some(PieceKind::Cri)
+            && let Some((payload, last)) = prefix::cri_payload(&text)
+        {
+            out.hits.push(Hit {
+                line,
+                kind: HitKind::Piece {
+                    text: payload.to_owned(),
+                    last,
+                },
+            });
+            return (!last).then_some(PieceKind::Cri);
+        }
+        if piece.is_some() && self.cfg.format == Format::Auto {
+            // Auto mode guessed a piece at a chunk start; this is not one, so decode normally
             // only if it holds the category bytes.
-            if memmem::find(raw, decode::CATEGORY_PREFIX).is_none() {
-                return false;
-            }
+            memmem::find(raw, decode::CATEGORY_PREFIX)?;
+        }
+        if format == Format::Console {
+            return console(Some(raw), &text, line, self.cfg.verbose, out);
         }
         // The records borrow `text`; they are classified before it goes.
         let mut recs: Vec<Record<'_>> = Vec::new();
@@ -175,18 +226,92 @@ impl Scanner {
             Ok(()) => {}
             Err(Malformed(why)) => skip(out, why, self.cfg.verbose),
         }
-        if recs.is_empty() && format == Format::Console && looks_like_junk(raw) {
-            skip(
-                out,
-                "not a log line (binary or broken record)",
-                self.cfg.verbose,
-            );
-        }
         for r in recs.drain(..) {
             push_record(r, line, self.cfg.verbose, out);
         }
-        false
+        None
     }
+
+}
+
+/// A console line, bare or behind a collector's prefix (syslog, `docker logs -t`, compose,
+/// kubectl, CRI). `raw` is the line as read when it travelled bare (not inside a JSON
+/// envelope): only then can bytes that are no text mean a broken line. Returns `Some(Cri)`
+/// when it is the first piece of a CRI line split at 16 KiB.
+pub fn console(
+    raw: Option<&[u8]>,
+    text: &str,
+    line: u64,
+    verbose: bool,
+    out: &mut Scanned,
+) -> Option<PieceKind> {
+    let skip = |out: &mut Scanned, reason: &'static str| {
+        out.skipped.push(Skipped {
+            line,
+            reason,
+            excerpt: if verbose {
+                excerpt(text.as_bytes())
+            } else {
+                String::new()
+            },
+        })
+    };
+    let (record, stream) = match prefix::record_start(text.as_bytes()) {
+        Some(0) => (text, None),
+        Some(i) => match prefix::parse(&text[..i]) {
+            Some(p) if p.cri == Some(false) => {
+                // The first 16 KiB of a longer line: the rest follows in `P`/`F` pieces.
+                out.hits.push(Hit {
+                    line,
+                    kind: HitKind::Piece {
+                        text: text[i..].to_owned(),
+                        last: false,
+                    },
+                });
+                return Some(PieceKind::Cri);
+            }
+            Some(p) => (&text[i..], p.stream),
+            None => {
+                skip(out, "console record behind a prefix of no known shape");
+                return None;
+            }
+        },
+        None => {
+            // No record on this line: a continuation line of a multi-line message is
+            // normal text (even one that mentions `[GATEWAY_ALLOC]`), also behind its
+            // collector's prefix; a broken record is skipped, and a line that is not a console
+            // line at all is told why.
+            let (text, raw) = match prefix::strip_known(text) {
+                Some(rest) => (rest, raw.map(|r| &r[r.len().saturating_sub(rest.len())..])),
+                None => (text, raw),
+            };
+            match console::decode(text) {
+                Ok(Some(r)) => push_record(r, line, verbose, out),
+                Ok(None) => {
+                    if raw.is_some_and(looks_like_junk) {
+                        skip(out, "not a log line (binary or broken record)");
+                    }
+                }
+                Err(Malformed(why)) => skip(out, why),
+            }
+            return None;
+        }
+    };
+    match console::decode(record) {
+        Ok(Some(r)) => push_stream_record(r, stream, line, verbose, out),
+        Ok(None) => {}
+        Err(Malformed(why)) => skip(out, why),
+    }
+    None
+}
+
+/// The start of the first non-empty line of `data` (at most [`EXCERPT`] bytes).
+fn sample(data: &[u8]) -> Option<String> {
+    let head = &data[..data.len().min(64 * 1024)];
+    head.split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .find(|l| !l.is_empty())
+        .map(excerpt)
 }
 
 /// A line holding the category bytes that is not a record: a continuation line of a multi-line
@@ -198,8 +323,19 @@ fn looks_like_junk(raw: &[u8]) -> bool {
         || raw.iter().any(|b| *b < 0x20 && *b != b'\t')
 }
 
-/// Classify a decoded record into `out`: an item, a skip, or nothing.
+/// Classify a decoded record into `out`: a hit, a skip, or nothing.
 pub fn push_record(r: Record<'_>, line: u64, verbose: bool, out: &mut Scanned) {
+    push_stream_record(r, None, line, verbose, out);
+}
+
+/// [`push_record`] for a record whose line's prefix named its source.
+pub fn push_stream_record(
+    r: Record<'_>,
+    stream: Option<String>,
+    line: u64,
+    verbose: bool,
+    out: &mut Scanned,
+) {
     match classify(&r) {
         Classified::Unknown | Classified::Known => {}
         Classified::Malformed(why) => out.skipped.push(Skipped {
@@ -217,6 +353,7 @@ pub fn push_record(r: Record<'_>, line: u64, verbose: bool, out: &mut Scanned) {
                 time: r.time,
                 classified,
                 emitter: r.emitter.map(Cow::into_owned),
+                stream,
                 message: if verbose {
                     r.message.into_owned()
                 } else {
@@ -276,15 +413,15 @@ mod tests {
         assert_eq!(s.hits.len(), 3);
         assert!(matches!(
             &s.hits[0].kind,
-            HitKind::DockerPiece { last: true, .. }
+            HitKind::Piece { last: true, .. }
         ));
         assert!(matches!(
             &s.hits[1].kind,
-            HitKind::DockerPiece { last: false, .. }
+            HitKind::Piece { last: false, .. }
         ));
         assert_eq!(
             s.hits[2].kind,
-            HitKind::DockerPiece {
+            HitKind::Piece {
                 text: "tail\n".into(),
                 last: true
             }

@@ -60,7 +60,13 @@ pub struct Truth {
     last_snapshot: Option<(i64, [u64; 4])>,
     /// Incidents that gwmon's default rules alert on at once: (rule, org, fired, resolved).
     incidents: Vec<(&'static str, Option<usize>, i64, Option<i64>)>,
+    /// The exhaustion incident in progress has been calm since this allocation (it ends
+    /// `keep_firing_for` later, unless refusals come back first).
+    exhaust_calm: Option<i64>,
 }
+
+/// gwmon's default `alerts.pool_exhausted.keep_firing_for` (a test holds them equal).
+pub const EXHAUSTED_KEEP_FIRING_MS: i64 = 3_600_000;
 
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 86_400_000;
@@ -97,6 +103,7 @@ impl Truth {
             days: BTreeMap::new(),
             last_snapshot: None,
             incidents: Vec::new(),
+            exhaust_calm: None,
         }
     }
 
@@ -155,15 +162,9 @@ impl Truth {
         self.cur_alloc += 1;
         self.peak = self.peak.max(self.cur_alloc + self.cur_orph);
         if self.in_episode {
-            // The exhaustion incident ends with the first successful allocation.
-            if let Some(i) = self
-                .incidents
-                .iter_mut()
-                .rev()
-                .find(|i| i.0 == "pool_exhausted")
-            {
-                i.3 = Some(t);
-            }
+            // The episode ends with the first successful allocation; the incident stays
+            // firing for keep_firing_for after it.
+            self.exhaust_calm = Some(t);
         }
         self.in_episode = false;
         self.rate(t, 0);
@@ -185,7 +186,27 @@ impl Truth {
         if reason == Reason::NoGatewayAvailable && !self.in_episode {
             self.in_episode = true;
             self.episodes += 1;
-            self.incidents.push(("pool_exhausted", None, t, None));
+            match self.exhaust_calm.take() {
+                // Refusals again within keep_firing_for of the calm: the same incident.
+                Some(calm) if t <= calm + EXHAUSTED_KEEP_FIRING_MS => {}
+                calm => {
+                    if let Some(calm) = calm {
+                        self.resolve_exhaustion(calm + EXHAUSTED_KEEP_FIRING_MS);
+                    }
+                    self.incidents.push(("pool_exhausted", None, t, None));
+                }
+            }
+        }
+    }
+
+    fn resolve_exhaustion(&mut self, at: i64) {
+        if let Some(i) = self
+            .incidents
+            .iter_mut()
+            .rev()
+            .find(|i| i.0 == "pool_exhausted")
+        {
+            i.3 = Some(at);
         }
     }
 
@@ -389,10 +410,19 @@ impl Truth {
             expected_alerts: self
                 .incidents
                 .iter()
-                .map(|(rule, _, fired, resolved)| ExpectedAlert {
-                    rule,
-                    fired_at: fmt_ms(*fired),
-                    resolved_at: resolved.map(fmt_ms),
+                .map(|(rule, _, fired, resolved)| {
+                    // An incident calm at the end is resolved if its keep_firing_for ran out
+                    // before the last event (a replay evaluates up to there).
+                    let resolved = resolved.or_else(|| {
+                        let calm = self.exhaust_calm.filter(|_| *rule == "pool_exhausted")?;
+                        let end = calm + EXHAUSTED_KEEP_FIRING_MS;
+                        (end < self.last).then_some(end)
+                    });
+                    ExpectedAlert {
+                        rule,
+                        fired_at: fmt_ms(*fired),
+                        resolved_at: resolved.map(fmt_ms),
+                    }
                 })
                 .collect(),
         }
@@ -537,4 +567,17 @@ pub struct Anomalies {
     pub dealloc_without_alloc: u64,
     pub double_alloc: u64,
     pub time_backwards: u64,
+}
+
+#[cfg(test)]
+mod keep_tests {
+    #[test]
+    fn the_truth_keeps_firing_as_long_as_gwmon_does() {
+        let d = crate::alert::Alerts::default();
+        assert_eq!(
+            d.pool_exhausted.keep_firing_for.ms(),
+            super::EXHAUSTED_KEEP_FIRING_MS
+        );
+        assert_eq!(d.orphaned_allocation.keep_firing_for.ms(), 0);
+    }
 }

@@ -120,6 +120,20 @@ pub enum FollowNote {
     /// The path disappeared (deleted or renamed away; a renamed file is still read while its
     /// writer writes to it).
     Removed { input: u32, path: PathBuf },
+    /// The path does not exist (yet) at startup: it is waited for. `dir_missing`: its
+    /// directory does not exist either.
+    Waiting {
+        input: u32,
+        path: PathBuf,
+        dir_missing: bool,
+    },
+    /// The path names a file that is already followed under another name (`of`): it is read
+    /// once.
+    Duplicate {
+        input: u32,
+        path: PathBuf,
+        of: PathBuf,
+    },
     /// A path cannot be read or watched (told once until it changes); following goes on.
     Error {
         input: u32,
@@ -228,6 +242,18 @@ impl Follower {
             chunks: Vec::new(),
             notes: Vec::new(),
         };
+        // A named path that is a directory is a mistake to say at once (a glob is the way to
+        // follow the files in it).
+        for p in &f.patterns {
+            let path = p.dir.join(&p.name);
+            if !p.glob && path.is_dir() {
+                bail!(
+                    "{} is a directory: name the log file in it, or a glob such as '{}/*.log'",
+                    path.display(),
+                    path.display()
+                );
+            }
+        }
         // Watch first, then open: a change after the open is an event.
         f.maintain_watches()?;
         for pi in 0..f.patterns.len() {
@@ -336,7 +362,20 @@ impl Follower {
         let path = self.entries[i].path.clone();
         let m = match fs::metadata(&path) {
             Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if !self.entries[i].from_glob {
+                    let dir_missing = path
+                        .parent()
+                        .filter(|d| !d.as_os_str().is_empty())
+                        .is_some_and(|d| !d.exists());
+                    self.notes.push(FollowNote::Waiting {
+                        input: self.entries[i].input,
+                        path,
+                        dir_missing,
+                    });
+                }
+                return;
+            }
             Err(e) => return self.error(i, format!("{e}")),
         };
         self.entries[i].present = true;

@@ -71,6 +71,12 @@ pub fn plan(
     notes: &mut Vec<String>,
 ) -> anyhow::Result<Vec<Segment>> {
     let meta = std::fs::metadata(path);
+    if meta.as_ref().is_ok_and(|m| m.is_dir()) {
+        bail!(
+            "{} is a directory: name the log file in it",
+            path.display()
+        );
+    }
     let fresh = |p: &Path| Segment {
         path: p.to_owned(),
         offset: 0,

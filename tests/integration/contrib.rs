@@ -501,7 +501,20 @@ fn crontab_runs_valid_gwmon_commands() {
 
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("ganymede.log");
-    std::fs::write(&log, "").unwrap();
+    // A log written just now (an empty or months-old one is UNKNOWN or silent, not OK).
+    let now = now_iso();
+    let fresh = line(
+        &now,
+        "INFO",
+        "GATEWAY_ALLOC",
+        &format!("Starting gateway for org {ORG_A}"),
+    ) + &line(
+        &now,
+        "INFO",
+        "GATEWAY_ALLOC",
+        &format!("Allocated gw-pool-1 (port 7101, upstream 172.17.0.1:7101) to org {ORG_A}"),
+    );
+    std::fs::write(&log, fresh).unwrap();
     let words: Vec<String> = check.2.split_whitespace().map(str::to_owned).collect();
     let args = gwmon_args(&words);
     assert_eq!(

@@ -7,6 +7,10 @@ use std::sync::mpsc;
 
 use crate::common::*;
 
+/// These tests follow one exhaustion from FIRING to RESOLVED in seconds: the incident is not
+/// kept firing over the calm that follows (keep_firing_for has its own test).
+const NO_KEEP: [&str; 2] = ["--set", "alerts.pool_exhausted.keep_firing_for=0s"];
+
 fn append(path: &std::path::Path, text: &str) {
     let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
     f.write_all(text.as_bytes()).unwrap();
@@ -109,6 +113,7 @@ fn firing_then_resolved_lines_for_a_watched_file() {
                 "--color",
                 "never",
             ])
+            .args(NO_KEEP)
             .arg(&log)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -138,6 +143,7 @@ fn firing_then_resolved_lines_for_a_watched_file() {
 fn stdin_is_followed_until_it_closes() {
     let mut child = gwmon()
         .args(["watch", "--pool-size", "1", "--alerts-json", "-"])
+        .args(NO_KEEP)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -201,6 +207,7 @@ fn alerts_reach_a_real_alertmanager() {
     let mut child = Proc(
         gwmon()
             .args(["watch", "--from-start", "--pool-size", "1", "-q"])
+            .args(NO_KEEP)
             .args(["--alertmanager", &format!("http://{addr}")])
             .args(["--set", "alerts.labels.cluster=\"test\""])
             .arg(&log)
@@ -334,6 +341,7 @@ fn exec_runs_the_command_with_the_alert_and_sigusr1_prints_the_pool_line() {
     let mut child = Proc(
         gwmon()
             .args(["watch", "--from-start", "--pool-size", "1", "-q"])
+            .args(NO_KEEP)
             .args(["--exec", script.to_str().unwrap()])
             .arg(&log)
             .stdout(Stdio::null())

@@ -30,6 +30,7 @@ impl Sim {
             time: T0 + secs * 1000,
             kind,
             origin: Origin { input: 0, line: 0 },
+            stream: None,
             raw: String::new(),
         };
         Replay {
@@ -105,8 +106,13 @@ impl Sim {
     }
 }
 
+/// Only `rule` enabled, and no `keep_firing_for` (the state machine alone).
 fn only(rule: &str) -> Alerts {
     let mut a = Alerts::default();
+    a.pool_exhausted.keep_firing_for = Dur(0);
+    a.pool_low.keep_firing_for = Dur(0);
+    a.failure_rate.keep_firing_for = Dur(0);
+    a.log_silent.enabled = rule == "log_silent";
     a.pool_exhausted.enabled = rule == "pool_exhausted";
     a.pool_low.enabled = rule == "pool_low";
     a.failure_rate.enabled = rule == "failure_rate";

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use super::{CHUNK_TARGET, FollowChunk, FollowNote, Follower, MAX_RETIRED};
 use crate::source::framer::{AtEnd, Framer};
 use crate::source::identity::FileId;
-use crate::source::input::GZIP_MAGIC;
+use crate::source::input::Compression;
 
 /// One concrete followed path.
 pub(super) struct Tracked {
@@ -59,7 +59,7 @@ impl Read for FileAt {
         let n = self.file.read_at(buf, self.offset)?;
         if self.offset == 0 && !self.sniffed && n >= 2 {
             self.sniffed = true;
-            if buf[..2] == GZIP_MAGIC {
+            if Compression::detect(&buf[..n]).is_some() {
                 self.compressed = true;
                 return Ok(0);
             }
@@ -124,7 +124,7 @@ impl Generation {
             };
             if off == 0 && n >= 2 {
                 at.sniffed = true;
-                if buf[..2] == GZIP_MAGIC {
+                if Compression::detect(&buf[..n]).is_some() {
                     at.compressed = true;
                     return Ok(());
                 }
@@ -227,6 +227,13 @@ impl Follower {
                 fs::metadata(&self.entries[j].path).is_ok_and(|m| FileId::of(&m) == id);
             if still_there {
                 // Two names, one file: the other entry follows it.
+                if self.entries[i].dup_of != Some(id) {
+                    self.notes.push(FollowNote::Duplicate {
+                        input: self.entries[i].input,
+                        path: self.entries[i].path.clone(),
+                        of: self.entries[j].path.clone(),
+                    });
+                }
                 self.entries[i].dup_of = Some(id);
                 return false;
             }
@@ -254,7 +261,7 @@ impl Follower {
         if g.compressed() {
             // A compressed (rotated) file does not grow: nothing to follow.
             if !self.entries[i].from_glob {
-                self.error(i, "gzip-compressed: not followed".into());
+                self.error(i, "compressed: not followed".into());
             }
         }
         self.entries[i].current = Some(g);

@@ -262,10 +262,17 @@ fn absent_at_start_then_created() {
     assert_eq!(got.texts(), ["first", "second"]);
     assert_eq!(
         got.notes,
-        [FollowNote::Created {
-            input: 0,
-            path: path.clone()
-        }]
+        [
+            FollowNote::Waiting {
+                input: 0,
+                path: path.clone(),
+                dir_missing: false
+            },
+            FollowNote::Created {
+                input: 0,
+                path: path.clone()
+            }
+        ]
     );
 }
 
