@@ -23,6 +23,26 @@ stdin; console lines, Docker json-file, OpenTelemetry OTLP/JSON or Loki logcli J
 recognizes the gateway lifecycle lines as typed events, rebuilds the pool over event time and
 reports its metrics.";
 
+/// Print a command-line error (or the help or version asked for) and say how the run ends: a
+/// usage error of `gwmon check` is UNKNOWN (3), as a monitoring plugin's must be, never
+/// CRITICAL (clap's 2).
+pub fn usage_error(e: &clap::Error) -> crate::exit::Exit {
+    use crate::exit::{Exit, PluginState};
+    let _ = e.print();
+    if !e.use_stderr() {
+        return Exit::Success;
+    }
+    let check = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .is_some_and(|a| a == "check");
+    if check {
+        Exit::Plugin(PluginState::Unknown)
+    } else {
+        Exit::Error
+    }
+}
+
 #[derive(Parser, Debug)]
 #[command(name = "gwmon", version, about = ABOUT, long_about = LONG_ABOUT, propagate_version = true)]
 pub struct Cli {

@@ -29,14 +29,23 @@ pub fn run(cli: crate::cli::Cli) -> Exit {
             }
         }
         Err(e) if plugin => {
-            println!("GWMON UNKNOWN - {}", escape(&format!("{e:#}")));
+            println!("GWMON UNKNOWN - {}", escape_lines(&format!("{e:#}")));
             Exit::Plugin(PluginState::Unknown)
         }
         Err(e) => {
-            eprintln!("gwmon: {}", escape(&format!("{e:#}")));
+            eprintln!("gwmon: {}", escape_lines(&format!("{e:#}")));
             Exit::Error
         }
     }
+}
+
+/// Escape each line of a message on its own: a multi-line diagnostic (TOML's, with its
+/// caret under the column) stays lines, and nothing from a log reaches the terminal raw.
+fn escape_lines(msg: &str) -> String {
+    msg.lines()
+        .map(|l| escape(l).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn dispatch(mode: Mode) -> anyhow::Result<Exit> {
@@ -55,8 +64,11 @@ fn dispatch(mode: Mode) -> anyhow::Result<Exit> {
 
 /// Whether an error is a closed stdout (`gwmon report | head -1`): then end quietly.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            .is_some_and(|e| e.kind() == BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|e| e.io_error_kind() == Some(BrokenPipe))
     })
 }

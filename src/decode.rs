@@ -170,7 +170,9 @@ pub fn line_time(line: &str) -> Option<Millis> {
         .get(0)?
         .get("logRecords")?
         .get(0)?;
-    let n = rec.get("timeUnixNano").or_else(|| rec.get("observedTimeUnixNano"))?;
+    let n = rec
+        .get("timeUnixNano")
+        .or_else(|| rec.get("observedTimeUnixNano"))?;
     let nanos = match n {
         serde_json::Value::String(s) => s.parse::<u64>().ok()?,
         other => other.as_u64()?,

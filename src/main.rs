@@ -1,5 +1,9 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    gwmon::run(gwmon::cli::Cli::parse()).into_exit_code()
+    match gwmon::cli::Cli::try_parse() {
+        Ok(cli) => gwmon::run(cli),
+        Err(e) => gwmon::cli::usage_error(&e),
+    }
+    .into_exit_code()
 }

@@ -30,10 +30,24 @@ use crate::term::escape;
 /// Something a read wants told: a skipped line (shown with `-v`), an input that failed.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Diagnostic {
-    Skipped { input: String, skipped: Skipped },
-    ReadError { input: String, error: String },
+    Skipped {
+        input: String,
+        skipped: Skipped,
+    },
+    ReadError {
+        input: String,
+        error: String,
+    },
     /// An input named twice (the same device and inode): read once.
-    Duplicate { input: String, same_as: String },
+    Duplicate {
+        input: String,
+        same_as: String,
+    },
+    /// What the pool model noticed about a line (an allocation ended unseen), shown with `-v`.
+    Anomaly {
+        input: String,
+        text: String,
+    },
 }
 
 impl Diagnostic {
@@ -44,7 +58,10 @@ impl Diagnostic {
 
     /// Told without `-v` too.
     pub fn always_told(&self) -> bool {
-        !matches!(self, Diagnostic::Skipped { .. })
+        !matches!(
+            self,
+            Diagnostic::Skipped { .. } | Diagnostic::Anomaly { .. }
+        )
     }
 }
 
@@ -62,6 +79,9 @@ impl fmt::Display for Diagnostic {
             ),
             Diagnostic::ReadError { input, error } => {
                 write!(f, "error reading {}: {error}", escape(input))
+            }
+            Diagnostic::Anomaly { input, text } => {
+                write!(f, "{}: {}", escape(input), escape(text))
             }
             Diagnostic::Duplicate { input, same_as } => write!(
                 f,

@@ -57,6 +57,7 @@ pub struct OrgStats {
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Counters {
     pub attempts: u64,
     pub allocated: u64,
@@ -76,10 +77,33 @@ pub struct Counters {
     pub dealloc_without_alloc: u64,
     pub double_alloc: u64,
     pub matched: u64,
+    /// A container allocated while the model had it held by another organization: that
+    /// allocation ended unseen.
+    pub gateway_reassigned: u64,
+    /// Moments allocated + orphaned rose above the known total.
+    pub overcommitted: u64,
+}
+
+/// How the model compares with the pool snapshots (`gateway-stats`): a difference seen at
+/// two snapshots in a row is a lasting one (one alone may be a snapshot taken while lines were
+/// on their way).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Drift {
+    /// Snapshots compared with the model.
+    pub compared: u64,
+    /// Snapshots whose difference lasted from the one before.
+    pub lasting: u64,
+    /// The difference (model − snapshot, in gateways held) at the latest snapshot.
+    pub last: i64,
+    /// The largest lasting difference, and when it was seen.
+    pub largest: i64,
+    pub largest_at: Option<Millis>,
 }
 
 /// The pool over event time.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Pool {
     pub cfg: PoolConfig,
     /// Open allocations by organization (an organization holds at most one).
@@ -113,6 +137,17 @@ pub struct Pool {
     pub duration_buckets: Vec<u64>,
     /// The ten longest completed allocations: (held ms, org, gateway, start).
     pub longest: Vec<(i64, String, String, Millis)>,
+    /// Which organization holds each named container (a container is held by one organization
+    /// at a time).
+    pub holders: HashMap<String, String>,
+    /// allocated + orphaned is above the known total now.
+    pub overcommitted: bool,
+    pub drift: Drift,
+    /// What the model noticed about the log (an allocation ended unseen), told with `-v`.
+    #[serde(skip)]
+    pub notes: Vec<String>,
+    #[serde(skip)]
+    pub keep_notes: bool,
 }
 
 impl Pool {
@@ -144,15 +179,23 @@ impl Pool {
         self.open.len() as u64 - self.orphaned_open
     }
 
-    /// Gateways the allocator can hand out: total − allocated − orphaned.
+    /// Gateways the allocator can hand out: total − allocated − orphaned, never below 0 (a
+    /// model holding more than the pool is inconsistent, not a negative pool).
     pub fn available(&self) -> Option<i64> {
-        self.total().map(|t| t as i64 - self.open.len() as i64)
+        self.total()
+            .map(|t| (t as i64 - self.open.len() as i64).max(0))
     }
 
+    /// Whether the model fits the pool: allocated + orphaned within the known total.
+    pub fn consistent(&self) -> bool {
+        self.total().is_none_or(|t| self.open.len() as u64 <= t)
+    }
+
+    /// allocated / total, at most 1.
     pub fn utilization(&self) -> Option<f64> {
         self.total()
             .filter(|t| *t > 0)
-            .map(|t| self.allocated() as f64 / t as f64)
+            .map(|t| (self.allocated() as f64 / t as f64).min(1.0))
     }
 
     /// The utilization integral and the time with a known total, extended from the last event
@@ -166,7 +209,7 @@ impl Pool {
             let dt = t - now;
             known += dt;
             if total > 0 {
-                area += self.allocated() as f64 / total as f64 * dt as f64;
+                area += (self.allocated() as f64 / total as f64).min(1.0) * dt as f64;
             }
         }
         (area, known)
@@ -200,7 +243,7 @@ impl Pool {
             if let Some(total) = self.total() {
                 self.known_ms += dt;
                 if total > 0 {
-                    self.util_area += self.allocated() as f64 / total as f64 * dt as f64;
+                    self.util_area += (self.allocated() as f64 / total as f64).min(1.0) * dt as f64;
                 }
                 if self.available().is_some_and(|a| a <= 0) {
                     self.exhausted_ms += dt;
@@ -222,16 +265,39 @@ impl Pool {
         self.orgs.get_mut(org).expect("present")
     }
 
+    /// Take the organization's open allocation out of the model (it ended, or was replaced).
+    fn close(&mut self, org: &str) -> Option<Open> {
+        let o = self.open.remove(org)?;
+        if o.orphaned {
+            self.orphaned_open -= 1;
+        }
+        if self.holders.get(&o.gateway).is_some_and(|h| h == org) {
+            self.holders.remove(&o.gateway);
+        }
+        Some(o)
+    }
+
+    /// A container name that identifies one gateway (not the literal `null`, not empty).
+    fn named(gateway: &str) -> bool {
+        !gateway.is_empty() && gateway != "null"
+    }
+
+    /// Note an overcommitted pool when it starts (allocated + orphaned above the total).
+    fn check_overcommit(&mut self) {
+        let over = !self.consistent();
+        if over && !self.overcommitted && self.counting {
+            self.counters.overcommitted += 1;
+        }
+        self.overcommitted = over;
+    }
+
     fn end_allocation(&mut self, org: &str, t: Millis) -> Option<f64> {
-        let Some(o) = self.open.remove(org) else {
+        let Some(o) = self.close(org) else {
             if self.counting {
                 self.counters.dealloc_without_alloc += 1;
             }
             return None;
         };
-        if o.orphaned {
-            self.orphaned_open -= 1;
-        }
         let ms = (t - o.start).max(0);
         if self.counting {
             self.durations.record(ms);
@@ -274,13 +340,33 @@ impl Pool {
                 }
             }
             Kind::Allocated { org, gateway, .. } => {
-                if let Some(old) = self.open.remove(org.as_str()) {
-                    if old.orphaned {
-                        self.orphaned_open -= 1;
+                if self.close(org.as_str()).is_some() && counting {
+                    self.counters.double_alloc += 1;
+                }
+                if Self::named(gateway) {
+                    // The container is held by one organization at a time: an earlier holder
+                    // whose end the log did not show (a gap, lost lines) ended unseen — not a
+                    // completed duration.
+                    if let Some(prev) = self.holders.get(gateway.as_str()).cloned()
+                        && prev != *org
+                        && let Some(o) = self.close(&prev)
+                    {
+                        if counting {
+                            self.counters.gateway_reassigned += 1;
+                        }
+                        let (gw, to) = (gateway.clone(), org.clone());
+                        let since = crate::units::fmt_time(o.start);
+                        let note = move || {
+                            format!(
+                                "{gw} allocated to org {to} while held by org {prev} since {since}: that allocation ended unseen"
+                            )
+                        };
+                        if self.keep_notes {
+                            let line = ev.origin.line;
+                            self.notes.push(format!("line {line}: {}", note()));
+                        }
                     }
-                    if counting {
-                        self.counters.double_alloc += 1;
-                    }
+                    self.holders.insert(gateway.clone(), org.clone());
                 }
                 self.open.insert(
                     org.clone(),
@@ -414,7 +500,25 @@ impl Pool {
                 ));
                 if counting {
                     self.counters.snapshots += 1;
+                    self.compare(*used, t);
                 }
+            }
+        }
+        self.check_overcommit();
+    }
+
+    /// Compare the model with a snapshot's count of gateways in use.
+    fn compare(&mut self, used: u64, t: Millis) {
+        let diff = self.open.len() as i64 - used as i64;
+        let d = &mut self.drift;
+        let lasting = diff != 0 && d.compared > 0 && d.last != 0;
+        d.compared += 1;
+        d.last = diff;
+        if lasting {
+            d.lasting += 1;
+            if diff.abs() > d.largest.abs() {
+                d.largest = diff;
+                d.largest_at = Some(t);
             }
         }
     }

@@ -166,6 +166,9 @@ pub struct InputCounts {
     pub skipped: u64,
     /// The first line read from it (its start), to tell what kind of log it is.
     pub sample: Option<String>,
+    /// The time on the latest record read from it.
+    #[serde(default)]
+    pub last_time: Option<crate::units::Millis>,
 }
 
 /// A line that could hold a lifecycle record but was not usable (counted in `lines.skipped`,

@@ -508,12 +508,17 @@ impl Engine {
                     let keep = rule.keep_firing_ms(&self.cfg);
                     // Clear for long enough (keep_firing_for): resolved. Not clear: the
                     // incident goes on.
-                    let resolve = v.clear && (keep <= 0 || clear_since.is_some_and(|c| now - c >= keep));
+                    let resolve =
+                        v.clear && (keep <= 0 || clear_since.is_some_and(|c| now - c >= keep));
                     if !resolve {
                         inst.state = State::Firing {
                             since,
                             notified,
-                            clear_since: if v.clear { clear_since.or(Some(now)) } else { None },
+                            clear_since: if v.clear {
+                                clear_since.or(Some(now))
+                            } else {
+                                None
+                            },
                         };
                         continue;
                     }

@@ -165,10 +165,7 @@ impl Rule {
                 let since = since.map_or(String::new(), |t| format!(" since {}", fmt_time(t)));
                 // Within one incident (keep_firing_for), the refusals of all its episodes.
                 let (n, eps) = if *episodes > 1 {
-                    (
-                        *incident_refusals,
-                        format!(" in {episodes} episodes"),
-                    )
+                    (*incident_refusals, format!(" in {episodes} episodes"))
                 } else {
                     (*incident_refusals.max(refusals), String::new())
                 };

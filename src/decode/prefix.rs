@@ -88,7 +88,9 @@ fn is_name(s: &str) -> bool {
 fn syslog_tag(s: &str) -> Option<&str> {
     let s = s.strip_suffix(':')?;
     let prog = match s.find('[') {
-        Some(i) if s.ends_with(']') && s[i + 1..s.len() - 1].bytes().all(|c| c.is_ascii_digit()) => {
+        Some(i)
+            if s.ends_with(']') && s[i + 1..s.len() - 1].bytes().all(|c| c.is_ascii_digit()) =>
+        {
             &s[..i]
         }
         Some(_) => return None,
@@ -126,31 +128,38 @@ pub fn parse(prefix: &str) -> Option<Prefix> {
     };
     // kubectl logs --prefix: `[pod/NAME/CONTAINER]`.
     if let Some(inner) = p.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
-        return if is_name(inner) { plain(Some(inner)) } else { None };
+        return if is_name(inner) {
+            plain(Some(inner))
+        } else {
+            None
+        };
     }
     // docker compose logs: `NAME  |` (padded).
     if let Some(name) = p.strip_suffix('|') {
         let name = name.trim_end();
-        return if is_name(name) { plain(Some(name)) } else { None };
+        return if is_name(name) {
+            plain(Some(name))
+        } else {
+            None
+        };
     }
     let words: Vec<&str> = p.split(' ').filter(|w| !w.is_empty()).collect();
     match words.as_slice() {
         // docker logs -t, kubectl logs --timestamps.
         [ts] if is_rfc3339(ts) => plain(None),
         // CRI: `TIME STREAM P|F`.
-        [ts, stream, tag] if is_rfc3339(ts) && matches!(*stream, "stdout" | "stderr") => {
-            match *tag {
-                "F" => Some(Prefix {
-                    stream: None,
-                    cri: Some(true),
-                }),
-                "P" => Some(Prefix {
-                    stream: None,
-                    cri: Some(false),
-                }),
-                _ => None,
-            }
-        }
+        [ts, stream, tag] if is_rfc3339(ts) && matches!(*stream, "stdout" | "stderr") => match *tag
+        {
+            "F" => Some(Prefix {
+                stream: None,
+                cri: Some(true),
+            }),
+            "P" => Some(Prefix {
+                stream: None,
+                cri: Some(false),
+            }),
+            _ => None,
+        },
         // journalctl -o short-iso: `2026-03-02T10:00:00+0000 HOST PROG[PID]:`.
         [ts, host, tag] if is_rfc3339(ts) && is_name(host) => {
             let prog = syslog_tag(tag)?;
@@ -226,7 +235,8 @@ pub fn cri_file_stream(file_name: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    const REC: &str = "2026-03-02T10:00:00.123Z [INFO     ] [GATEWAY_ALLOC       ] Starting gateway for org o";
+    const REC: &str =
+        "2026-03-02T10:00:00.123Z [INFO     ] [GATEWAY_ALLOC       ] Starting gateway for org o";
 
     fn split(line: &str) -> Option<(Option<String>, Option<bool>, &str)> {
         let i = record_start(line.as_bytes())?;
@@ -241,10 +251,26 @@ mod tests {
     fn finds_the_record_behind_each_prefix() {
         let cases = [
             ("", None, None),
-            ("Mar  2 10:00:00 gwhost ganymede[1234]: ", Some("gwhost/ganymede"), None),
-            ("Mar 02 10:00:00.123456 gwhost ganymede[1234]: ", Some("gwhost/ganymede"), None),
-            ("Mar  2 10:00:00 gwhost ganymede: ", Some("gwhost/ganymede"), None),
-            ("2026-03-02T10:00:00+0000 gwhost ganymede[1234]: ", Some("gwhost/ganymede"), None),
+            (
+                "Mar  2 10:00:00 gwhost ganymede[1234]: ",
+                Some("gwhost/ganymede"),
+                None,
+            ),
+            (
+                "Mar 02 10:00:00.123456 gwhost ganymede[1234]: ",
+                Some("gwhost/ganymede"),
+                None,
+            ),
+            (
+                "Mar  2 10:00:00 gwhost ganymede: ",
+                Some("gwhost/ganymede"),
+                None,
+            ),
+            (
+                "2026-03-02T10:00:00+0000 gwhost ganymede[1234]: ",
+                Some("gwhost/ganymede"),
+                None,
+            ),
             (
                 "<165>1 2026-03-02T10:00:00.123Z gwhost ganymede 1234 - - ",
                 Some("gwhost/ganymede"),
@@ -252,10 +278,18 @@ mod tests {
             ),
             ("2026-03-02T10:00:00.123456789Z ", None, None),
             ("2026-03-02T10:00:00.123456789Z stdout F ", None, Some(true)),
-            ("2026-03-02T10:00:00.123456789Z stderr P ", None, Some(false)),
+            (
+                "2026-03-02T10:00:00.123456789Z stderr P ",
+                None,
+                Some(false),
+            ),
             ("ganymede-1  | ", Some("ganymede-1"), None),
             ("gw-pool-3  | ", Some("gw-pool-3"), None),
-            ("[pod/ganymede-7d9f/ganymede] ", Some("pod/ganymede-7d9f/ganymede"), None),
+            (
+                "[pod/ganymede-7d9f/ganymede] ",
+                Some("pod/ganymede-7d9f/ganymede"),
+                None,
+            ),
         ];
         for (prefix, stream, cri) in cases {
             let line = format!("{prefix}{REC}");
@@ -269,7 +303,8 @@ mod tests {
     #[test]
     fn unknown_prefixes_and_quoted_records_are_not_guessed() {
         // A record of another category quoting a gateway record is that other record.
-        let quoting = format!("2026-03-02T10:00:00.123Z [INFO     ] [HTTP                ] POST {REC}");
+        let quoting =
+            format!("2026-03-02T10:00:00.123Z [INFO     ] [HTTP                ] POST {REC}");
         assert_eq!(record_start(quoting.as_bytes()), Some(0));
         for line in [format!("some text {REC}"), format!("<pre>{REC}")] {
             let i = record_start(line.as_bytes()).unwrap();
@@ -302,7 +337,10 @@ mod tests {
             cri_payload("2026-03-02T10:00:00.1Z stdout P abc def"),
             Some(("abc def", false))
         );
-        assert_eq!(cri_payload("2026-03-02T10:00:00.1Z stdout F "), Some(("", true)));
+        assert_eq!(
+            cri_payload("2026-03-02T10:00:00.1Z stdout F "),
+            Some(("", true))
+        );
         assert_eq!(cri_payload("ganymede-1 | x"), None);
         let id = "a".repeat(64);
         assert_eq!(

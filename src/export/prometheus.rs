@@ -294,30 +294,43 @@ pub fn render(
             None,
         );
         for (name, lines) in &named {
-            o.sample("gwmon_input_lines_read_total", &[("input", name)], *lines as f64);
+            o.sample(
+                "gwmon_input_lines_read_total",
+                &[("input", name)],
+                *lines as f64,
+            );
         }
     }
-    if let Some(engine) = engine {
-        let seen: Vec<(&String, f64)> = engine
-            .inputs()
-            .iter()
-            .filter(|(_, s)| s.line)
-            .map(|(n, s)| (n, s.at as f64 / 1000.0))
-            .collect();
-        if !seen.is_empty() {
-            o.family(
+    // When each input gave its last line: as read live (the engine's clock of reads), else the
+    // time on its latest record (a replay of history).
+    let mut seen: Vec<(&str, f64)> = read
+        .inputs
+        .values()
+        .filter(|c| !c.name.is_empty())
+        .filter_map(|c| {
+            let live = engine
+                .and_then(|e| e.inputs().get(&c.name))
+                .filter(|s| s.line)
+                .map(|s| s.at);
+            live.or(c.last_time)
+                .map(|t| (c.name.as_str(), t as f64 / 1000.0))
+        })
+        .collect();
+    seen.sort_by(|a, b| a.0.cmp(b.0));
+    seen.dedup_by(|a, b| a.0 == b.0);
+    if !seen.is_empty() {
+        o.family(
+            "gwmon_input_last_line_timestamp_seconds",
+            "gauge",
+            "When the last line was read from each input (time() minus it: how long the log has been silent).",
+            Some("seconds"),
+        );
+        for (name, t) in seen {
+            o.sample(
                 "gwmon_input_last_line_timestamp_seconds",
-                "gauge",
-                "When the last line was read from each input (time() minus it: how long the log has been silent).",
-                Some("seconds"),
+                &[("input", name)],
+                t,
             );
-            for (name, t) in seen {
-                o.sample(
-                    "gwmon_input_last_line_timestamp_seconds",
-                    &[("input", name)],
-                    t,
-                );
-            }
         }
     }
 

@@ -180,6 +180,21 @@ pub fn write_report(out: &mut impl Write, r: &Report, color: bool) -> io::Result
             String::new()
         }
     )?;
+    if !p.consistent {
+        let held = p.allocated + p.orphaned;
+        writeln!(
+            out,
+            "  {}",
+            st.bad(
+                &format!(
+                    "INCONSISTENT: the log shows {held} gateways held on a pool of {}; deallocation lines are missing (a gap in the log, lines lost upstream) or the pool is larger than {} (--pool-size)",
+                    p.total.unwrap_or(0),
+                    p.total.unwrap_or(0)
+                ),
+                true
+            )
+        )?;
+    }
     let util = match (p.utilization, p.utilization_mean) {
         (Some(u), Some(m)) => format!("{} now · {} time-weighted mean", pct(u), pct(m)),
         (Some(u), None) => format!("{} now", pct(u)),
@@ -363,13 +378,34 @@ pub fn write_report(out: &mut impl Write, r: &Report, color: bool) -> io::Result
     }
 
     let an = &r.anomalies;
-    if an.dealloc_without_alloc + an.double_alloc + an.time_backwards > 0 {
+    let reassigned = an.gateway_reassigned + an.overcommitted;
+    if an.dealloc_without_alloc + an.double_alloc + an.time_backwards + reassigned > 0
+        || an.snapshot_drift.is_some()
+    {
         writeln!(out, "{}", st.head("ANOMALIES"))?;
         writeln!(
             out,
             "  {} deallocations without allocation · {} second allocations · {} times going backwards",
             an.dealloc_without_alloc, an.double_alloc, an.time_backwards
         )?;
+        if reassigned > 0 {
+            writeln!(
+                out,
+                "  {} allocations ended unseen (their gateway was allocated to another organization) · {} times more gateways held than the pool has",
+                an.gateway_reassigned, an.overcommitted
+            )?;
+        }
+        if let Some(d) = &an.snapshot_drift {
+            writeln!(
+                out,
+                "  pool snapshots: {} of {} differ from the model in a row; largest {:+} gateways in use{}",
+                d.lasting,
+                d.snapshots,
+                d.largest,
+                d.at.as_deref()
+                    .map_or(String::new(), |t| format!(" at {t}"))
+            )?;
+        }
         writeln!(out)?;
     }
 

@@ -162,8 +162,9 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(read: &ReadOptions, monitor: Monitor) -> Session {
+    pub fn new(read: &ReadOptions, mut monitor: Monitor) -> Session {
         let cfg = read.scan();
+        monitor.pool.keep_notes = read.verbose;
         Session {
             monitor,
             scanner: Scanner::new(cfg.clone()),
@@ -252,6 +253,12 @@ impl Session {
             }
             for mut ev in queue.drain(..) {
                 self.monitor.event(&mut ev, notes);
+                for text in self.monitor.pool.notes.drain(..) {
+                    self.diagnostics.push(Diagnostic::Anomaly {
+                        input: self.names[idx].clone(),
+                        text,
+                    });
+                }
                 on_event(&ev, &self.names)?;
             }
         }

@@ -50,16 +50,21 @@ pub const STDIN_TERMINAL: &str =
 pub fn replay(
     batch: &Batch,
     pool: &mut Pool,
-    mut on_diag: impl FnMut(Diagnostic),
+    on_diag: impl FnMut(Diagnostic),
     mut each: impl FnMut(&mut Event, &mut Pool) -> anyhow::Result<()>,
 ) -> anyhow::Result<ReadStats> {
     let window = batch.window;
+    // Both the read and the pool have things to tell.
+    let on_diag = std::cell::RefCell::new(on_diag);
+    let tell = |d: Diagnostic| (on_diag.borrow_mut())(d);
     for (input, same_as) in &batch.duplicates {
-        on_diag(Diagnostic::Duplicate {
+        tell(Diagnostic::Duplicate {
             input: input.clone(),
             same_as: same_as.clone(),
         });
     }
+    pool.keep_notes = batch.read.verbose;
+    let names = batch.names();
     // Open every input first, so a missing file is reported before any output.
     let readers = batch
         .inputs
@@ -82,9 +87,17 @@ pub fn replay(
             {
                 pool.start_counting(s);
             }
-            each(&mut ev, pool)
+            let input = ev.origin.input as usize;
+            let r = each(&mut ev, pool);
+            for text in pool.notes.drain(..) {
+                tell(Diagnostic::Anomaly {
+                    input: names.get(input).cloned().unwrap_or_default(),
+                    text,
+                });
+            }
+            r
         },
-        on_diag,
+        tell,
     )
 }
 

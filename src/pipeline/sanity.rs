@@ -63,11 +63,7 @@ pub fn warnings(names: &[String], stats: &ReadStats, format: Format) -> Vec<Stri
     let total_events: u64 = stats.inputs.values().map(|c| c.events).sum();
     let mut out = Vec::new();
     for (i, name) in names.iter().enumerate() {
-        let c = stats
-            .inputs
-            .get(&(i as u32))
-            .cloned()
-            .unwrap_or_default();
+        let c = stats.inputs.get(&(i as u32)).cloned().unwrap_or_default();
         if let Some(w) = warning(name, &c, format, total_events > 0) {
             out.push(w);
         }
@@ -135,6 +131,7 @@ mod tests {
                 events,
                 skipped,
                 sample: Some(sample.into()),
+                last_time: None,
             },
         );
         s
@@ -143,10 +140,18 @@ mod tests {
     #[test]
     fn tells_the_wrong_log_and_the_wrong_format() {
         let names = ["x.log".to_owned()];
-        let dpkg = counts(5647, 0, 0, "2026-11-01 07:44:12 status installed hostname:amd64 3.23");
+        let dpkg = counts(
+            5647,
+            0,
+            0,
+            "2026-11-01 07:44:12 status installed hostname:amd64 3.23",
+        );
         let w = warnings(&names, &dpkg, Format::Auto);
         assert_eq!(w.len(), 1);
-        assert!(w[0].starts_with("no gateway lifecycle line in 5,647 lines of x.log"), "{w:?}");
+        assert!(
+            w[0].starts_with("no gateway lifecycle line in 5,647 lines of x.log"),
+            "{w:?}"
+        );
         assert!(w[0].contains("is this the ganymede log?"), "{w:?}");
         let console = "2026-03-04T09:15:02.118Z [INFO     ] [GATEWAY_ALLOC       ] Starting";
         let wrong = counts(10015, 0, 1503, console);
@@ -155,9 +160,15 @@ mod tests {
         assert!(w[0].ends_with("try --format auto"), "{w:?}");
         let docker = r#"{"log":"2026-03-04T09:15:02.118Z [INFO","stream":"stdout"}"#;
         let w = warnings(&names, &counts(3000, 0, 0, docker), Format::Console);
-        assert!(w[0].contains("Docker json-file; try --format auto"), "{w:?}");
+        assert!(
+            w[0].contains("Docker json-file; try --format auto"),
+            "{w:?}"
+        );
         let empty = ReadStats::default();
-        assert_eq!(warnings(&names, &empty, Format::Auto), ["x.log is empty: nothing was read from it"]);
+        assert_eq!(
+            warnings(&names, &empty, Format::Auto),
+            ["x.log is empty: nothing was read from it"]
+        );
         assert!(warnings(&names, &counts(100, 12, 0, console), Format::Auto).is_empty());
     }
 }

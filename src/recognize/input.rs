@@ -147,7 +147,9 @@ impl InputRecognizer {
                     out.stats.time_backwards += 1;
                 }
                 self.last_time = Some(self.last_time.map_or(time, |t| t.max(time)));
-                out.counts().events += 1;
+                let c = out.counts();
+                c.events += 1;
+                c.last_time = Some(c.last_time.map_or(time, |t| t.max(time)));
                 out.events.push_back(Event {
                     time,
                     kind,

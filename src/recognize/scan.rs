@@ -231,7 +231,6 @@ impl Scanner {
         }
         None
     }
-
 }
 
 /// A console line, bare or behind a collector's prefix (syslog, `docker logs -t`, compose,
@@ -411,10 +410,7 @@ mod tests {
         let s = Scanner::new(cfg(Format::Docker)).scan(data.as_bytes(), 1);
         // The chunk's first line is always passed on as a possible continuation.
         assert_eq!(s.hits.len(), 3);
-        assert!(matches!(
-            &s.hits[0].kind,
-            HitKind::Piece { last: true, .. }
-        ));
+        assert!(matches!(&s.hits[0].kind, HitKind::Piece { last: true, .. }));
         assert!(matches!(
             &s.hits[1].kind,
             HitKind::Piece { last: false, .. }

@@ -104,6 +104,7 @@ pub fn build(pool: &Pool, read: &ReadStats) -> Report {
             peak_allocated: pool.peak_open,
             utilization: pool.utilization(),
             utilization_mean: (pool.known_ms > 0).then(|| pool.util_area / pool.known_ms as f64),
+            consistent: pool.consistent(),
             last_snapshot: pool.snapshot.map(|(t, s)| SnapshotRecord {
                 time: fmt_time(t),
                 total: s.total,
@@ -151,6 +152,15 @@ pub fn build(pool: &Pool, read: &ReadStats) -> Report {
             dealloc_without_alloc: c.dealloc_without_alloc,
             double_alloc: c.double_alloc,
             time_backwards: read.time_backwards,
+            gateway_reassigned: c.gateway_reassigned,
+            overcommitted: c.overcommitted,
+            snapshot_drift: (pool.drift.lasting > 0).then(|| SnapshotDrift {
+                snapshots: pool.drift.compared,
+                lasting: pool.drift.lasting,
+                largest: pool.drift.largest,
+                at: pool.drift.largest_at.map(fmt_time),
+                last: pool.drift.last,
+            }),
         },
         alerts: Vec::new(),
         startup_ms: durations(&pool.startup, 1.0),

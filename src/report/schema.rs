@@ -54,6 +54,9 @@ pub struct PoolFigures {
     pub utilization: Option<f64>,
     pub utilization_mean: Option<f64>,
     pub last_snapshot: Option<SnapshotRecord>,
+    /// The model fits the pool (allocated + orphaned within the known total); when false,
+    /// `available` is shown as 0 and `anomalies` says why.
+    pub consistent: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -140,6 +143,24 @@ pub struct Anomalies {
     pub dealloc_without_alloc: u64,
     pub double_alloc: u64,
     pub time_backwards: u64,
+    /// Allocations ended unseen: their container was allocated to another organization.
+    pub gateway_reassigned: u64,
+    /// Moments the model held more gateways than the pool has.
+    pub overcommitted: u64,
+    /// A lasting difference between the model and the pool snapshots (null: none).
+    pub snapshot_drift: Option<SnapshotDrift>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SnapshotDrift {
+    /// Snapshots compared with the model, and those whose difference lasted from the one before.
+    pub snapshots: u64,
+    pub lasting: u64,
+    /// The largest lasting difference (model − snapshot, gateways in use) and when.
+    pub largest: i64,
+    pub at: Option<String>,
+    /// The difference at the latest snapshot.
+    pub last: i64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

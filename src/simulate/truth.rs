@@ -365,6 +365,7 @@ impl Truth {
                 peak_allocated: u64::from(self.peak),
                 utilization: f64::from(alloc) / total,
                 utilization_mean,
+                consistent: true,
                 last_snapshot: self.last_snapshot.map(|(t, c)| LastSnapshot {
                     time: fmt_ms(t),
                     total: c[0],
@@ -484,6 +485,7 @@ pub struct Pool {
     pub utilization: f64,
     pub utilization_mean: Option<f64>,
     pub last_snapshot: Option<LastSnapshot>,
+    pub consistent: bool,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -567,6 +569,10 @@ pub struct Anomalies {
     pub dealloc_without_alloc: u64,
     pub double_alloc: u64,
     pub time_backwards: u64,
+    pub gateway_reassigned: u64,
+    pub overcommitted: u64,
+    /// The simulator's snapshots are its own state: never a difference.
+    pub snapshot_drift: Option<()>,
 }
 
 #[cfg(test)]

@@ -75,7 +75,12 @@ impl Compression {
     /// Whether `head` could still grow into some format's magic bytes (so a reader must not
     /// wait for more bytes of a plain text stream, such as a pipe that paused).
     fn could_be(head: &[u8]) -> bool {
-        let magics: [&[u8]; 4] = [&GZIP_MAGIC, &[0x28, 0xb5, 0x2f, 0xfd], b"\xfd7zXZ\x00", b"BZh"];
+        let magics: [&[u8]; 4] = [
+            &GZIP_MAGIC,
+            &[0x28, 0xb5, 0x2f, 0xfd],
+            b"\xfd7zXZ\x00",
+            b"BZh",
+        ];
         magics
             .iter()
             .any(|m| m.starts_with(head) || (head.len() > m.len() && head.starts_with(m)))
@@ -133,6 +138,11 @@ pub fn decompress(mut r: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
+    }
+    if n < MAGIC_LEN && n == 0 {
+        // The input ended at once. A terminal's end (Ctrl-D) is not sticky: reading on would
+        // wait for another one.
+        return Ok(Box::new(io::empty()));
     }
     let prefix = io::Cursor::new(head[..n].to_vec());
     let chained: Box<dyn Read + Send> = Box::new(prefix.chain(r));

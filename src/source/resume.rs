@@ -72,10 +72,7 @@ pub fn plan(
 ) -> anyhow::Result<Vec<Segment>> {
     let meta = std::fs::metadata(path);
     if meta.as_ref().is_ok_and(|m| m.is_dir()) {
-        bail!(
-            "{} is a directory: name the log file in it",
-            path.display()
-        );
+        bail!("{} is a directory: name the log file in it", path.display());
     }
     let fresh = |p: &Path| Segment {
         path: p.to_owned(),

@@ -295,3 +295,30 @@ pub fn sigterm(child: &std::process::Child) {
 pub fn wait_exit(child: &mut std::process::Child, secs: u64) -> std::process::ExitStatus {
     wait_for(secs, "the process to exit", || child.try_wait().unwrap())
 }
+
+/// Lines of a child's stdout, as they come.
+pub fn lines_of(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for l in std::io::BufRead::lines(std::io::BufReader::new(out)).map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+#[track_caller]
+pub fn expect_line(rx: &std::sync::mpsc::Receiver<String>, want: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) if l.contains(want) => return l,
+            Ok(_) => {}
+            Err(_) => panic!("no line containing {want:?} within 15 s"),
+        }
+    }
+}

@@ -9,4 +9,5 @@ mod contrib;
 mod prometheus;
 mod replay;
 mod simulated;
+mod trust;
 mod watch;

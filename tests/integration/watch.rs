@@ -1,9 +1,8 @@
 //! gwmon watch end to end: a pool-exhaustion burst appended to a watched file gives a FIRING
 //! line, a successful allocation the RESOLVED line; alerts reach a real Alertmanager.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::Stdio;
-use std::sync::mpsc;
 
 use crate::common::*;
 
@@ -69,33 +68,6 @@ fn recovery() -> String {
         &format!("Allocated gw-pool-1 (port 7101, upstream 172.17.0.1:7101) to org {ORG_B}"),
     );
     s
-}
-
-/// Lines of a child's stdout, as they come.
-fn lines_of(child: &mut std::process::Child) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    let out = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for l in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(l).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-#[track_caller]
-fn expect_line(rx: &mpsc::Receiver<String>, want: &str) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(l) if l.contains(want) => return l,
-            Ok(_) => {}
-            Err(_) => panic!("no line containing {want:?} within 15 s"),
-        }
-    }
 }
 
 #[test]
