@@ -119,13 +119,16 @@ summary.
 
 Rules (thresholds in the config file; see `gwmon config --print-default`):
   pool_exhausted       a request refused with no_gateway_available (critical, at once;
-                       resolves when an allocation succeeds)
-  pool_low             at most 10% of the pool available for 10m (warning; clears at 20%)
+                       resolves 2h after allocations succeed again: keep_firing_for)
+  pool_low             at most 10% of the pool available for 10m (warning; clears at 20%,
+                       kept 2h)
   failure_rate         over 20% of attempts failed in 15m, at least 10 attempts, for 5m
-                       (warning; clears at 10%; refusals excluded)
+                       (warning; clears at 10%, kept 15m; refusals excluded)
   long_allocation      an allocation open longer than 24h (warning, per organization)
   orphaned_allocation  a rollback failed: manual cleanup required (critical, per organization)
-  pool_imbalance       time-weighted utilization over 24h above 90% or below 10% (warning)";
+  pool_imbalance       time-weighted utilization over 24h above 90% or below 10% (warning)
+  log_silent           no line read from an input for 15m (critical, per input; /healthz
+                       answers 503 meanwhile)";
 
 const CHECK_LONG: &str = "\
 A monitoring-plugin check for cron: reads only what is new since the last run, carries the pool
@@ -134,7 +137,9 @@ and the alert states across runs in --state FILE, evaluates the alert rules and 
     GWMON CRITICAL - pool exhausted: 0/8 available | available=0;1;0;0;8 allocated=8;;;0;8 …
 
 then one line per firing alert. Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (an error,
-such as an unreadable file or state file).
+such as an unreadable file or state file, a usage error, or a log that never gave a lifecycle
+line). A log whose last line is older than alerts.log_silent.for is CRITICAL log_silent, told
+first, and the other rules are judged at the log's own clock.
 
 Each file is remembered by offset and identity (device, inode and a fingerprint of its first
 bytes): after a rotation the rest of the old file is read first (found next to it by inode, or by

@@ -60,13 +60,14 @@ labels = {}
 # keep_firing_for).
 
 # A request refused with no_gateway_available is an incident: fires at the first refusal,
-# resolves an hour after allocations succeed again (a pool running dry again and again during
-# one busy afternoon is one incident; its summary counts the refusals and episodes).
+# resolves two hours after allocations succeed again (a pool running dry again and again during
+# one busy afternoon is one incident, its summary counting the refusals and episodes; a new one
+# after a calm spell pages again).
 [alerts.pool_exhausted]
 enabled = true
 severity = "critical"
 for = "0s"
-keep_firing_for = "1h"
+keep_firing_for = "2h"
 labels = {}
 
 # Few gateways left for a while (needs the pool size: --pool-size, [pool] size or a snapshot).
@@ -77,7 +78,7 @@ severity = "warning"
 available_at_most = "10%"
 clear_at_least = "20%"
 for = "10m"
-keep_firing_for = "1h"
+keep_firing_for = "2h"
 labels = {}
 
 # Share of failed allocation attempts over a sliding window.

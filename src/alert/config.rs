@@ -162,7 +162,7 @@ impl Default for PoolExhausted {
             enabled: true,
             severity: Severity::Critical,
             for_: Dur(0),
-            keep_firing_for: Dur::secs(3600),
+            keep_firing_for: Dur::secs(2 * 3600),
             labels: BTreeMap::new(),
         }
     }
@@ -193,7 +193,7 @@ impl Default for PoolLow {
             available_at_most: Amount::Percent(10.0),
             clear_at_least: Amount::Percent(20.0),
             for_: Dur::secs(600),
-            keep_firing_for: Dur::secs(3600),
+            keep_firing_for: Dur::secs(2 * 3600),
             labels: BTreeMap::new(),
         }
     }

@@ -66,7 +66,7 @@ pub struct Truth {
 }
 
 /// gwmon's default `alerts.pool_exhausted.keep_firing_for` (a test holds them equal).
-pub const EXHAUSTED_KEEP_FIRING_MS: i64 = 3_600_000;
+pub const EXHAUSTED_KEEP_FIRING_MS: i64 = 2 * 3_600_000;
 
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 86_400_000;
