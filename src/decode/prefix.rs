@@ -55,9 +55,11 @@ pub fn record_start(line: &[u8]) -> Option<usize> {
     if record_at(line, 0) {
         return Some(0);
     }
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"Z ["));
     let window = &line[..line.len().min(MAX_PREFIX + 24)];
     let mut from = 0;
-    while let Some(k) = memchr::memmem::find(&window[from..], b"Z [") {
+    while let Some(k) = FINDER.find(&window[from..]) {
         let z = from + k;
         if z >= 23 && record_at(line, z - 23) {
             return Some(z - 23);
@@ -117,19 +119,23 @@ fn syslog_time<'a>(words: &mut impl Iterator<Item = &'a str>) -> Option<()> {
         .then_some(())
 }
 
+/// `a/b`, built without the formatting machinery (this runs for every prefixed line).
+fn joined(a: &str, b: &str) -> String {
+    let mut s = String::with_capacity(a.len() + 1 + b.len());
+    s.push_str(a);
+    s.push('/');
+    s.push_str(b);
+    s
+}
+
 /// Classify the text before a record. `None`: no known shape.
 pub fn parse(prefix: &str) -> Option<Prefix> {
     let p = prefix.strip_suffix(' ')?;
-    let plain = |stream: Option<&str>| {
-        Some(Prefix {
-            stream: stream.map(str::to_owned),
-            cri: None,
-        })
-    };
+    let plain = |stream: Option<String>| Some(Prefix { stream, cri: None });
     // kubectl logs --prefix: `[pod/NAME/CONTAINER]`.
     if let Some(inner) = p.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
         return if is_name(inner) {
-            plain(Some(inner))
+            plain(Some(inner.to_owned()))
         } else {
             None
         };
@@ -138,32 +144,50 @@ pub fn parse(prefix: &str) -> Option<Prefix> {
     if let Some(name) = p.strip_suffix('|') {
         let name = name.trim_end();
         return if is_name(name) {
-            plain(Some(name))
+            plain(Some(name.to_owned()))
         } else {
             None
         };
     }
-    let words: Vec<&str> = p.split(' ').filter(|w| !w.is_empty()).collect();
-    match words.as_slice() {
+    // The words, without allocating: no known shape has more than seven.
+    let mut words = [""; 8];
+    let mut n = 0;
+    let b = p.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b' ' {
+            i += 1;
+            continue;
+        }
+        if n == words.len() {
+            return None;
+        }
+        let end = memchr::memchr(b' ', &b[i..]).map_or(b.len(), |k| i + k);
+        words[n] = &p[i..end];
+        n += 1;
+        i = end;
+    }
+    match &words[..n] {
         // docker logs -t, kubectl logs --timestamps.
         [ts] if is_rfc3339(ts) => plain(None),
         // CRI: `TIME STREAM P|F`.
-        [ts, stream, tag] if is_rfc3339(ts) && matches!(*stream, "stdout" | "stderr") => match *tag
-        {
-            "F" => Some(Prefix {
-                stream: None,
-                cri: Some(true),
-            }),
-            "P" => Some(Prefix {
-                stream: None,
-                cri: Some(false),
-            }),
-            _ => None,
-        },
+        [ts, stream, tag] if is_rfc3339(ts) && matches!(*stream, "stdout" | "stderr") => {
+            match *tag {
+                "F" => Some(Prefix {
+                    stream: None,
+                    cri: Some(true),
+                }),
+                "P" => Some(Prefix {
+                    stream: None,
+                    cri: Some(false),
+                }),
+                _ => None,
+            }
+        }
         // journalctl -o short-iso: `2026-03-02T10:00:00+0000 HOST PROG[PID]:`.
         [ts, host, tag] if is_rfc3339(ts) && is_name(host) => {
             let prog = syslog_tag(tag)?;
-            plain(Some(&format!("{host}/{prog}")))
+            plain(Some(joined(host, prog)))
         }
         // RFC 5424: `<PRI>1 TIME HOST APP PROCID MSGID SD` (SD `-` or `[…]`, no spaces inside
         // here).
@@ -171,18 +195,18 @@ pub fn parse(prefix: &str) -> Option<Prefix> {
             if pri.starts_with('<') && pri.contains(">1") && is_rfc3339(ts) =>
         {
             if is_name(host) && is_name(app) && (*sd == "-" || sd.starts_with('[')) {
-                plain(Some(&format!("{host}/{app}")))
+                plain(Some(joined(host, app)))
             } else {
                 None
             }
         }
         // syslog (RFC 3164, journalctl short, short-precise): `Mon dd HH:MM:SS HOST PROG[PID]:`.
         [_, _, _, host, tag] => {
-            let mut it = words.iter().copied();
+            let mut it = words[..3].iter().copied();
             syslog_time(&mut it)?;
             let prog = syslog_tag(tag)?;
             if is_name(host) {
-                plain(Some(&format!("{host}/{prog}")))
+                plain(Some(joined(host, prog)))
             } else {
                 None
             }
