@@ -21,7 +21,8 @@ Watch a gateway pool through the logs its service already writes.
 gwmon reads the Holistix Forge gateway service's logs (files, rotated and compressed files, or
 stdin; console lines, Docker json-file, OpenTelemetry OTLP/JSON or Loki logcli JSON lines),
 recognizes the gateway lifecycle lines as typed events, rebuilds the pool over event time and
-reports its metrics.";
+reports its metrics. Given the gateway containers' own logs too, it explains failures: handouts of
+gateways still restarting, restart times, the gateways that stand out.";
 
 /// Print a command-line error (or the help or version asked for) and say how the run ends: a
 /// usage error of `gwmon check` is UNKNOWN (3), as a monitoring plugin's must be, never
@@ -55,11 +56,15 @@ pub enum Command {
     /// One-off report over historical logs: pool, allocations, durations, failures, organizations.
     #[command(long_about = "\
 One-off report over historical logs: pool figures first, then allocations, durations, failures by
-reason, the hourly allocation rate, the longest allocations and the busiest organizations.
+reason and why allocations failed, the hourly allocation rate, the longest allocations and the
+busiest organizations.
 
 Files are merged by event time, so rotated siblings can be named in any order:
     gwmon report /var/log/ganymede.log*
     docker logs ganymede 2>&1 | gwmon report
+Name the gateway containers' own logs too (one file per container, or one stream naming them) to
+see which failures hit gateways handed out while still restarting, and how long restarts take:
+    gwmon report ganymede.log gateways/gw-pool-*.log
     logcli query --forward --output=jsonl '{app=\"ganymede\"}' | gwmon report --json")]
     Report(ReportArgs),
     /// Follow live logs (tail -F) or stdin and raise alerts as they happen.
@@ -80,7 +85,8 @@ Time is event time; lasting conditions are evaluated every alerts.eval_interval 
     #[command(long_about = "\
 Live terminal dashboard of the pool: a gauge of allocated/available gateways, allocations per
 minute over the last two hours, the open allocations oldest first (orphaned ones in red), failures
-by reason, and the firing and recently resolved alerts. Follows the files like gwmon watch (the
+by reason, the gateways restarting now (with their own logs), and the firing and recently resolved
+alerts. Follows the files like gwmon watch (the
 pool is rebuilt from their content first) or stdin. q, Esc or Ctrl-C quits.
     gwmon top --pool-size 8 /var/log/ganymede.log")]
     Top(TopArgs),
@@ -91,7 +97,11 @@ pool is rebuilt from their content first) or stdin. q, Esc or Ctrl-C quits.
 Print the recognized lifecycle events as JSON lines, one object per event, in event time order:
     {\"event\":\"allocated\",\"time\":\"2026-03-04T09:15:02.140Z\",\"org\":\"…\",\"gateway\":\"gw-pool-3\",\"port\":7103,\"source\":\"ganymede.log:12\"}
 Deallocations and rollbacks carry the seconds the allocation was held (duration_s), alloc_ready
-the milliseconds from allocation to ready (startup_ms).")]
+the milliseconds from allocation to ready (startup_ms); events of a gateway carry its container
+name (gateway) and UUID (gateway_id) when known.
+Derived events follow the event that caused them: gateway_down (cause idle, stop, rollback or
+shutdown) and gateway_up (restart_s) from the gateways' restart marks, and pool_status (allocated,
+orphaned, recycling, available, total; unknown ones null) after every change of those figures.")]
     Events(EventsArgs),
     /// Write a simulated gateway-service log and its expected report (for tests and benchmarks).
     #[command(hide = true)]
@@ -239,6 +249,9 @@ pub struct EventsArgs {
     /// Keep following the files (tail -F) and stream events as they are written.
     #[arg(long = "follow", short = 'F')]
     pub follow_mode: bool,
+    /// Leave out the derived pool_status events (the pool's figures after every change).
+    #[arg(long)]
+    pub no_pool_status: bool,
 }
 
 /// The configuration file and overrides.

@@ -57,7 +57,23 @@ pub struct Snapshot {
     pub unused_not_ready: u64,
 }
 
-/// What happened. Field names are the JSON keys of `gwmon events`.
+/// Why a gateway went down (the mark that started its restart).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DownCause {
+    /// The gateway's own `No active projects for …ms - initiating shutdown`.
+    Idle,
+    /// The service's `Stopping gateway <UUID> for org …` (deallocation).
+    Stop,
+    /// The `✅ Gateway returned to pool` ending a rollback of the gateway.
+    Rollback,
+    /// The gateway's own `Initiating graceful shutdown...`.
+    Shutdown,
+}
+
+/// What happened. Field names are the JSON keys of `gwmon events`. A gateway is named by its
+/// container (`gateway`, when known) and its UUID (`gateway_id`, when known): the lines name one
+/// or the other, the pool model fills in the other from what it has learnt.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Kind {
@@ -68,13 +84,22 @@ pub enum Kind {
         org: String,
         gateway: String,
         #[serde(skip_serializing_if = "Option::is_none")]
+        gateway_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
         port: Option<u32>,
+        /// Handed out while its container was still restarting (gateway-side logs tell).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        recycling: bool,
     },
     Reused {
         org: String,
     },
     AllocReady {
         org: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gateway: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gateway_id: Option<String>,
         /// Milliseconds from `allocated` to this line, filled in by the pool model.
         #[serde(skip_serializing_if = "Option::is_none")]
         startup_ms: Option<i64>,
@@ -83,10 +108,17 @@ pub enum Kind {
         org: String,
         reason: Reason,
         message: String,
+        /// The gateway the organization held when it failed (charged to it).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gateway: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gateway_id: Option<String>,
     },
     Rollback {
         org: String,
-        gateway: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gateway: Option<String>,
+        gateway_id: String,
         /// Seconds the rolled-back allocation was held, filled in by the pool model.
         #[serde(skip_serializing_if = "Option::is_none")]
         duration_s: Option<f64>,
@@ -97,7 +129,9 @@ pub enum Kind {
     },
     Deallocated {
         org: String,
-        gateway: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gateway: Option<String>,
+        gateway_id: String,
         /// Seconds the allocation was held, filled in by the pool model.
         #[serde(skip_serializing_if = "Option::is_none")]
         duration_s: Option<f64>,
@@ -107,20 +141,71 @@ pub enum Kind {
         org: Option<String>,
         message: String,
     },
+    /// The gateway's own `Successfully signaled ready to Ganymede`: it is up.
     GatewayReady {
         #[serde(skip_serializing_if = "Option::is_none")]
         gateway: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gateway_id: Option<String>,
     },
     IdleShutdown {
         #[serde(skip_serializing_if = "Option::is_none")]
         gateway: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gateway_id: Option<String>,
         idle_ms: u64,
+    },
+    /// The gateway's own `Initiating graceful shutdown...`: it goes down.
+    GatewayShutdown {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gateway: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gateway_id: Option<String>,
+    },
+    /// The gateway's own `Initialized for org: ORG, gateway: <UUID>`.
+    GatewayInitialized {
+        org: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gateway: Option<String>,
+        gateway_id: String,
+    },
+    /// The gateway's own `✅ Gateway <UUID> deallocated, returned to pool`.
+    GatewayReleased {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gateway: Option<String>,
+        gateway_id: String,
     },
     PoolSnapshot {
         total: u64,
         used: u64,
         ready: u64,
         unused_not_ready: u64,
+    },
+    /// Derived by the pool model: the gateway started restarting (its first DOWN mark).
+    GatewayDown {
+        gateway: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gateway_id: Option<String>,
+        cause: DownCause,
+    },
+    /// Derived by the pool model: the gateway is up again; `restart_s` when the phase was seen
+    /// whole (down from up, within the input).
+    GatewayUp {
+        gateway: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gateway_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        restart_s: Option<f64>,
+    },
+    /// Derived by the pool model after an event that changed the pool's figures (`gwmon
+    /// events`): unknown figures are `null`.
+    PoolStatus {
+        allocated: u64,
+        orphaned: u64,
+        /// Unknown (null) until a gateway's own line was read.
+        recycling: Option<u64>,
+        available: Option<i64>,
+        total: Option<u64>,
     },
 }
 
@@ -138,7 +223,13 @@ impl Kind {
             Kind::DeallocFailed { .. } => "dealloc_failed",
             Kind::GatewayReady { .. } => "gateway_ready",
             Kind::IdleShutdown { .. } => "idle_shutdown",
+            Kind::GatewayShutdown { .. } => "gateway_shutdown",
+            Kind::GatewayInitialized { .. } => "gateway_initialized",
+            Kind::GatewayReleased { .. } => "gateway_released",
             Kind::PoolSnapshot { .. } => "pool_snapshot",
+            Kind::GatewayDown { .. } => "gateway_down",
+            Kind::GatewayUp { .. } => "gateway_up",
+            Kind::PoolStatus { .. } => "pool_status",
         }
     }
 
@@ -152,7 +243,8 @@ impl Kind {
             | Kind::AllocFailed { org, .. }
             | Kind::Rollback { org, .. }
             | Kind::Orphaned { org, .. }
-            | Kind::Deallocated { org, .. } => Some(org),
+            | Kind::Deallocated { org, .. }
+            | Kind::GatewayInitialized { org, .. } => Some(org),
             Kind::DeallocFailed { org, .. } => org.as_deref(),
             _ => None,
         }
@@ -209,7 +301,9 @@ mod tests {
         let k = Kind::Allocated {
             org: "o".into(),
             gateway: "gw-pool-3".into(),
+            gateway_id: None,
             port: Some(7103),
+            recycling: false,
         };
         assert_eq!(
             serde_json::to_string(&k).unwrap(),

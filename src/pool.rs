@@ -1,18 +1,21 @@
 //! Pool model: applies events in time order and keeps the pool's state and every metric of
-//! DESIGN.md §3. No I/O and no wall clock: the same events always give the same state, whichever
-//! command consumes them.
+//! DESIGN.md §3, the gateways one by one ([`gateways`]: identity, restarts, handouts of restarting
+//! gateways) and the events it derives (`gateway_down`, `gateway_up`, `pool_status`). No I/O and
+//! no wall clock: the same events always give the same state, whichever command consumes them.
 
 use std::collections::BTreeMap;
 
-use foldhash::{HashMap, HashSet};
+use foldhash::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Event, Kind, Millis, Reason, Snapshot};
+use crate::event::{DownCause, Event, Kind, Millis, Reason, Snapshot};
 
 mod dist;
+pub mod gateways;
 
 pub use dist::Dist;
+pub use gateways::{Gateways, OUTCOMES, RESTART_BUCKETS_S, Transition};
 
 pub const HOUR: Millis = 3_600_000;
 
@@ -22,6 +25,9 @@ pub const DURATION_BUCKETS_S: [f64; 14] = [
     345600.0, 604800.0,
 ];
 pub const DAY: Millis = 24 * HOUR;
+
+/// What a `pool_status` event says: allocated, orphaned, recycling, available, total.
+type StatusFigures = (u64, u64, Option<u64>, Option<i64>, Option<u64>);
 
 /// Settings that change what the model reports.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -50,10 +56,13 @@ pub struct Open {
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct OrgStats {
     pub allocated: u64,
     pub failed: u64,
     pub held_ms: i64,
+    /// Requests refused with `no_gateway_available`.
+    pub refused: u64,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -110,8 +119,8 @@ pub struct Pool {
     pub open: HashMap<String, Open>,
     pub orphaned_open: u64,
     pub snapshot: Option<(Millis, Snapshot)>,
-    /// Gateways between their idle shutdown and their next ready signal.
-    pub recycling: HashSet<String>,
+    /// The gateways: identities, restarts, figures per gateway.
+    pub gateways: Gateways,
     /// Whether events are counted (false while warming up before `--since`).
     pub counting: bool,
     /// Window of counted events.
@@ -148,6 +157,15 @@ pub struct Pool {
     pub notes: Vec<String>,
     #[serde(skip)]
     pub keep_notes: bool,
+    /// Events the model derives from the last one applied (`gateway_down`, `gateway_up`,
+    /// `pool_status`), kept for `gwmon events` when asked.
+    #[serde(skip)]
+    pub derived: Vec<Kind>,
+    #[serde(skip)]
+    pub keep_derived: bool,
+    /// The figures of the last `pool_status`.
+    #[serde(skip)]
+    last_status: Option<StatusFigures>,
 }
 
 impl Pool {
@@ -307,6 +325,11 @@ impl Pool {
             }
             self.duration_buckets[b] += 1;
             self.org_stats(org).held_ms += ms;
+            if Self::named(&o.gateway)
+                && let Some(g) = self.gateways.get(&o.gateway)
+            {
+                g.held_ms += ms;
+            }
             if self.longest.len() < 10 || self.longest.last().is_some_and(|l| ms > l.0) {
                 self.longest.push((ms, org.to_owned(), o.gateway, o.start));
                 self.longest
@@ -339,9 +362,19 @@ impl Pool {
                     self.org_stats(&org);
                 }
             }
-            Kind::Allocated { org, gateway, .. } => {
+            Kind::Allocated {
+                org,
+                gateway,
+                gateway_id,
+                recycling,
+                ..
+            } => {
                 if self.close(org.as_str()).is_some() && counting {
                     self.counters.double_alloc += 1;
+                }
+                if Self::named(gateway) {
+                    *recycling = self.gateways.allocated(gateway, org, counting);
+                    *gateway_id = self.gateways.id_of(gateway).map(str::to_owned);
                 }
                 if Self::named(gateway) {
                     // The container is held by one organization at a time: an earlier holder
@@ -392,19 +425,54 @@ impl Pool {
                     self.org_stats(&org);
                 }
             }
-            Kind::AllocReady { org, startup_ms } => {
+            Kind::AllocReady {
+                org,
+                gateway,
+                gateway_id,
+                startup_ms,
+            } => {
                 if let Some(o) = self.open.get(org.as_str()) {
                     let ms = (t - o.start).max(0);
                     *startup_ms = Some(ms);
+                    let name = o.gateway.clone();
                     if counting {
                         self.startup.record(ms);
+                        if Self::named(&name)
+                            && let Some(g) = self.gateways.get(&name)
+                        {
+                            g.startup.record(ms);
+                        }
                     }
+                    self.name_event(&name, gateway, gateway_id);
                 }
+                self.gateways.outcome(org, None, counting);
                 if counting {
                     self.counters.ready += 1;
                 }
             }
-            Kind::AllocFailed { org, reason, .. } => {
+            Kind::AllocFailed {
+                org,
+                reason,
+                gateway,
+                gateway_id,
+                ..
+            } => {
+                // A failure after an allocation is charged to the gateway the org held.
+                if let Some(o) = self.open.get(org.as_str())
+                    && *reason != Reason::NoGatewayAvailable
+                {
+                    let name = o.gateway.clone();
+                    if counting
+                        && Self::named(&name)
+                        && let Some(g) = self.gateways.get(&name)
+                    {
+                        g.failures[*reason as usize] += 1;
+                    }
+                    self.name_event(&name, gateway, gateway_id);
+                }
+                if *reason != Reason::NoGatewayAvailable {
+                    self.gateways.outcome(org, Some(*reason), counting);
+                }
                 if *reason == Reason::NoGatewayAvailable {
                     if counting {
                         self.counters.exhaustion_failures += 1;
@@ -418,22 +486,39 @@ impl Pool {
                     self.counters.failed += 1;
                     self.counters.by_reason[*reason as usize] += 1;
                     let org = org.clone();
-                    self.org_stats(&org).failed += 1;
+                    let refused = *reason == Reason::NoGatewayAvailable;
+                    let s = self.org_stats(&org);
+                    s.failed += 1;
+                    s.refused += u64::from(refused);
                     self.bump_hour(t, 0, 1);
                 }
             }
             Kind::Rollback {
-                org, duration_s, ..
+                org,
+                gateway,
+                gateway_id,
+                duration_s,
             } => {
+                *gateway = self.identify(org, gateway_id);
                 *duration_s = self.end_allocation(org, t);
+                if let Some(name) = gateway.clone() {
+                    self.mark_down(&name, t, DownCause::Rollback);
+                }
                 if counting {
                     self.counters.rollbacks += 1;
                 }
             }
             Kind::Deallocated {
-                org, duration_s, ..
+                org,
+                gateway,
+                gateway_id,
+                duration_s,
             } => {
+                *gateway = self.identify(org, gateway_id);
                 *duration_s = self.end_allocation(org, t);
+                if let Some(name) = gateway.clone() {
+                    self.mark_down(&name, t, DownCause::Stop);
+                }
                 if counting {
                     self.counters.deallocated += 1;
                 }
@@ -469,20 +554,57 @@ impl Pool {
                     self.counters.dealloc_failed += 1;
                 }
             }
-            Kind::GatewayReady { gateway } => {
+            Kind::GatewayReady {
+                gateway,
+                gateway_id,
+            } => {
                 let key = gateway_key(gateway.as_deref(), ev.origin.input);
-                self.recycling.remove(&key);
+                self.gateways.own_line(&key);
+                if let Some(tr) = self.gateways.up(&key, t, self.counting) {
+                    self.derive(tr);
+                }
+                *gateway_id = self.gateways.id_of(&key).map(str::to_owned);
                 if counting {
                     self.counters.gateway_ready += 1;
                 }
             }
-            Kind::IdleShutdown { gateway, .. } => {
-                self.recycling
-                    .insert(gateway_key(gateway.as_deref(), ev.origin.input));
+            Kind::IdleShutdown {
+                gateway,
+                gateway_id,
+                ..
+            } => {
+                let key = gateway_key(gateway.as_deref(), ev.origin.input);
+                self.gateways.own_line(&key);
+                self.mark_down(&key, t, DownCause::Idle);
+                *gateway_id = self.gateways.id_of(&key).map(str::to_owned);
                 if counting {
                     self.counters.idle_shutdowns += 1;
                 }
             }
+            Kind::GatewayShutdown {
+                gateway,
+                gateway_id,
+            } => {
+                let key = gateway_key(gateway.as_deref(), ev.origin.input);
+                self.gateways.own_line(&key);
+                self.mark_down(&key, t, DownCause::Shutdown);
+                *gateway_id = self.gateways.id_of(&key).map(str::to_owned);
+            }
+            Kind::GatewayInitialized {
+                gateway,
+                gateway_id,
+                ..
+            }
+            | Kind::GatewayReleased {
+                gateway,
+                gateway_id,
+            } => {
+                let key = gateway_key(gateway.as_deref(), ev.origin.input);
+                self.gateways.own_line(&key);
+                self.gateways.learn(&key, gateway_id);
+            }
+            // Derived events are not applied.
+            Kind::GatewayDown { .. } | Kind::GatewayUp { .. } | Kind::PoolStatus { .. } => {}
             Kind::PoolSnapshot {
                 total,
                 used,
@@ -505,6 +627,102 @@ impl Pool {
             }
         }
         self.check_overcommit();
+        self.status();
+    }
+
+    /// The events the last applied event derived (`gateway_down`, `gateway_up`, `pool_status`;
+    /// only with `keep_derived`), at its time and from its line.
+    pub fn take_derived(&mut self, from: &Event) -> Vec<Event> {
+        self.derived
+            .drain(..)
+            .map(|kind| Event {
+                time: from.time,
+                kind,
+                origin: from.origin.clone(),
+                stream: from.stream.clone(),
+                raw: String::new(),
+            })
+            .collect()
+    }
+
+    /// Gateways restarting now; unknown (`None`) until a gateway's own line was read.
+    pub fn recycling(&self) -> Option<u64> {
+        self.gateways
+            .side_logs()
+            .then(|| self.gateways.recycling_now())
+    }
+
+    /// The container an organization's gateway is (its open allocation names it), learning its
+    /// UUID on the way; else what the UUID is known by.
+    fn identify(&mut self, org: &str, id: &str) -> Option<String> {
+        match self.open.get(org).map(|o| o.gateway.clone()) {
+            Some(name) if Self::named(&name) => {
+                self.gateways.learn(&name, id);
+                Some(name)
+            }
+            _ => self.gateways.name_of(id).map(str::to_owned),
+        }
+    }
+
+    /// Name the gateway on an event of its organization.
+    fn name_event(&self, name: &str, gateway: &mut Option<String>, id: &mut Option<String>) {
+        if Self::named(name) {
+            *gateway = Some(name.to_owned());
+            *id = self.gateways.id_of(name).map(str::to_owned);
+        }
+    }
+
+    fn mark_down(&mut self, name: &str, t: Millis, cause: DownCause) {
+        if let Some(tr) = self.gateways.down(name, t, cause) {
+            self.derive(tr);
+        }
+    }
+
+    fn derive(&mut self, tr: Transition) {
+        if !self.keep_derived {
+            return;
+        }
+        let kind = match tr {
+            Transition::Down { gateway, cause } => Kind::GatewayDown {
+                gateway_id: self.gateways.id_of(&gateway).map(str::to_owned),
+                gateway,
+                cause,
+            },
+            Transition::Up {
+                gateway,
+                restart_ms,
+            } => Kind::GatewayUp {
+                gateway_id: self.gateways.id_of(&gateway).map(str::to_owned),
+                gateway,
+                restart_s: restart_ms.map(|ms| ms as f64 / 1000.0),
+            },
+        };
+        self.derived.push(kind);
+    }
+
+    /// A `pool_status` when the figures changed (allocated, orphaned, recycling, available,
+    /// total).
+    fn status(&mut self) {
+        if !self.keep_derived {
+            return;
+        }
+        let now = (
+            self.allocated(),
+            self.orphaned_open,
+            self.recycling(),
+            self.available(),
+            self.total(),
+        );
+        if self.last_status != Some(now) {
+            self.last_status = Some(now);
+            self.derived.push(Kind::PoolStatus {
+                allocated: now.0,
+                orphaned: now.1,
+                recycling: now.2,
+                available: now.3,
+                total: now.4,
+            });
+        }
     }
 
     /// Compare the model with a snapshot's count of gateways in use.
@@ -560,13 +778,16 @@ mod tests {
             org: org.into(),
             gateway: format!("gw-{org}"),
             port: Some(7100),
+            gateway_id: None,
+            recycling: false,
         }
     }
 
     fn dealloc(org: &str) -> Kind {
         Kind::Deallocated {
             org: org.into(),
-            gateway: "uuid".into(),
+            gateway: None,
+            gateway_id: "uuid".into(),
             duration_s: None,
         }
     }
@@ -594,16 +815,20 @@ mod tests {
             e.kind,
             Kind::Deallocated {
                 org: "a".into(),
-                gateway: "uuid".into(),
+                gateway: Some("gw-a".into()),
+                gateway_id: "uuid".into(),
                 duration_s: Some(70.0)
-            }
+            },
+            "the join names the container the UUID is"
         );
+        assert_eq!(p.gateways.name_of("uuid"), Some("gw-a"));
         let e = apply(
             &mut p,
             100,
             Kind::Rollback {
                 org: "b".into(),
-                gateway: "g".into(),
+                gateway: None,
+                gateway_id: "g".into(),
                 duration_s: None,
             },
         );
@@ -698,6 +923,8 @@ mod tests {
             org: org.into(),
             reason: Reason::NoGatewayAvailable,
             message: "no_gateway_available".into(),
+            gateway: None,
+            gateway_id: None,
         };
         apply(&mut p, 0, alloc("a"));
         apply(&mut p, 10, refuse("b"));
@@ -729,25 +956,29 @@ mod tests {
         let idle = |g: &str| Kind::IdleShutdown {
             gateway: Some(g.into()),
             idle_ms: 1_800_000,
+            gateway_id: None,
         };
         let ready = |g: &str| Kind::GatewayReady {
             gateway: Some(g.into()),
+            gateway_id: None,
         };
         apply(&mut p, 0, idle("gw-pool-1"));
         apply(&mut p, 1, idle("gw-pool-2"));
         apply(&mut p, 2, ready("gw-pool-1"));
-        assert_eq!(p.recycling.len(), 1);
+        assert_eq!(p.gateways.recycling_now(), 1);
         // Without an emitter, the input names the gateway (one file per container).
         let mut e = ev(
             3,
             Kind::IdleShutdown {
                 gateway: None,
                 idle_ms: 1,
+                gateway_id: None,
             },
         );
         e.origin.input = 7;
         p.apply(&mut e);
-        assert!(p.recycling.contains("input#7"));
+        assert!(p.gateways.by_name["input#7"].recycling());
+        assert_eq!(p.gateways.recycling_now(), 2);
     }
 
     #[test]

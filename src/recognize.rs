@@ -50,9 +50,13 @@ impl Recognizer {
                 self.last_attempt = Some(org.clone());
                 Event(Kind::AllocAttempt { org })
             }
-            Classified::Allocated { gateway, port, org } => {
-                Event(Kind::Allocated { org, gateway, port })
-            }
+            Classified::Allocated { gateway, port, org } => Event(Kind::Allocated {
+                org,
+                gateway,
+                gateway_id: None,
+                port,
+                recycling: false,
+            }),
             Classified::AlreadyAllocated { org } => match org.or_else(|| self.last_attempt.clone())
             {
                 Some(org) => Event(Kind::Reused { org }),
@@ -60,12 +64,16 @@ impl Recognizer {
             },
             Classified::StartedOk { org } => Event(Kind::AllocReady {
                 org,
+                gateway: None,
+                gateway_id: None,
                 startup_ms: None,
             }),
             Classified::FailedStart { org, message } => Event(Kind::AllocFailed {
                 org,
                 reason: Reason::classify(&message),
                 message,
+                gateway: None,
+                gateway_id: None,
             }),
             Classified::CleanupStart { org } => {
                 self.cleanup_org = Some(org);
@@ -78,9 +86,10 @@ impl Recognizer {
             }
             Classified::CleanupReturned => {
                 match (self.cleanup_org.clone(), self.cleanup_gateway.take()) {
-                    (Some(org), Some(gateway)) => Event(Kind::Rollback {
+                    (Some(org), Some(gateway_id)) => Event(Kind::Rollback {
                         org,
-                        gateway,
+                        gateway: None,
+                        gateway_id,
                         duration_s: None,
                     }),
                     _ => {
@@ -110,7 +119,8 @@ impl Recognizer {
                 self.last_stop = Some(org.clone());
                 Event(Kind::Deallocated {
                     org,
-                    gateway,
+                    gateway: None,
+                    gateway_id: gateway,
                     duration_s: None,
                 })
             }
@@ -120,10 +130,25 @@ impl Recognizer {
             }),
             Classified::IdleShutdown { idle_ms } => Event(Kind::IdleShutdown {
                 gateway: emitter.map(str::to_owned),
+                gateway_id: None,
                 idle_ms,
             }),
             Classified::ReadySignaled => Event(Kind::GatewayReady {
                 gateway: emitter.map(str::to_owned),
+                gateway_id: None,
+            }),
+            Classified::ShutdownStarted => Event(Kind::GatewayShutdown {
+                gateway: emitter.map(str::to_owned),
+                gateway_id: None,
+            }),
+            Classified::ShutdownReleased { gateway_id } => Event(Kind::GatewayReleased {
+                gateway: emitter.map(str::to_owned),
+                gateway_id,
+            }),
+            Classified::Initialized { org, gateway_id } => Event(Kind::GatewayInitialized {
+                org,
+                gateway: emitter.map(str::to_owned),
+                gateway_id,
             }),
             Classified::Stats {
                 total,
@@ -226,7 +251,8 @@ mod tests {
                 Recognized::Nothing,
                 Recognized::Event(Kind::Rollback {
                     org: "o1".into(),
-                    gateway: "7d1e0c6a-1111-4222-8333-944455556666".into(),
+                    gateway: None,
+                    gateway_id: "7d1e0c6a-1111-4222-8333-944455556666".into(),
                     duration_s: None
                 }),
                 Recognized::Nothing,

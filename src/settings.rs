@@ -64,6 +64,8 @@ pub struct Events {
     pub common: Common,
     /// Keep following the files (`--follow`).
     pub follow: Option<LiveOptions>,
+    /// Emit the derived `pool_status` events (not `--no-pool-status`).
+    pub pool_status: bool,
 }
 
 pub struct Watch {
@@ -228,6 +230,7 @@ fn events(a: EventsArgs) -> anyhow::Result<Events> {
     Ok(Events {
         common: common(&a.input, &a.pool, &cfg)?,
         follow,
+        pool_status: !a.no_pool_status,
     })
 }
 

@@ -63,6 +63,10 @@ pub struct SimulateArgs {
     /// Write the expected `gwmon report --json --pool-size N` here.
     #[arg(long)]
     pub truth: Option<PathBuf>,
+    /// Also write each gateway container's own log into DIR (`gw-pool-N.log`, same shape); the
+    /// truth then has the figures that need them (restarts, handouts to restarting gateways).
+    #[arg(long, value_name = "DIR")]
+    pub gateway_logs: Option<PathBuf>,
 }
 
 /// The validated parameters of a simulation.
@@ -79,6 +83,7 @@ pub struct Config {
     pub noise: f64,
     pub malformed: u32,
     pub target_bytes: Option<u64>,
+    pub gateway_logs: Option<PathBuf>,
 }
 
 impl Config {
@@ -111,6 +116,7 @@ impl Config {
             noise: a.noise,
             malformed: a.malformed,
             target_bytes: a.target_bytes,
+            gateway_logs: a.gateway_logs.clone(),
         })
     }
 }

@@ -147,6 +147,9 @@ pub fn draw(
 
     let [g1, g2] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(gauges);
+    let recycling = pool
+        .recycling()
+        .map_or(String::new(), |n| format!(" · {n} restarting"));
     match (pool.total(), pool.available()) {
         (Some(total), Some(avail)) => {
             let used = total as i64 - avail;
@@ -166,7 +169,7 @@ pub fn draw(
                     .gauge_style(Style::default().fg(color))
                     .ratio(ratio)
                     .label(format!(
-                        "{} allocated · {} orphaned · {avail} of {total} available ({})",
+                        "{} allocated · {} orphaned{recycling} · {avail} of {total} available ({})",
                         pool.allocated(),
                         pool.orphaned_open,
                         pool.total_source()
@@ -176,7 +179,7 @@ pub fn draw(
         }
         _ => f.render_widget(
             Paragraph::new(format!(
-                "{} allocated · {} orphaned · pool size unknown (--pool-size)",
+                "{} allocated · {} orphaned{recycling} · pool size unknown (--pool-size)",
                 pool.allocated(),
                 pool.orphaned_open
             ))
@@ -285,9 +288,22 @@ pub fn draw(
                 Cell::from(c.exhaustion_episodes.to_string()),
             ]),
         ])
+        .chain(pool.recycling().map(|_| {
+            Row::new(vec![
+                Cell::from("to restarting gw"),
+                Cell::from(pool.gateways.handouts.to_string()),
+            ])
+        }))
+        .chain(pool.gateways.restarting().into_iter().map(|(name, since)| {
+            Row::new(vec![
+                Cell::from(format!("restarting {}", escape(name))),
+                Cell::from(human_secs((now - since).max(0) as f64 / 1000.0)),
+            ])
+            .style(Style::default().fg(Color::Yellow))
+        }))
         .collect();
     f.render_widget(
-        Table::new(fail_rows, [Constraint::Min(12), Constraint::Length(8)])
+        Table::new(fail_rows, [Constraint::Min(12), Constraint::Length(9)])
             .block(block("failures")),
         fail_area,
     );
@@ -361,6 +377,8 @@ mod tests {
                 org: "org-a".into(),
                 gateway: "gw-pool-1".into(),
                 port: None,
+                gateway_id: None,
+                recycling: false,
             },
             Kind::AllocAttempt {
                 org: "org-b".into(),
@@ -369,6 +387,8 @@ mod tests {
                 org: "org-b".into(),
                 gateway: "gw-pool-2".into(),
                 port: None,
+                gateway_id: None,
+                recycling: false,
             },
             Kind::AllocAttempt {
                 org: "org-c".into(),
@@ -377,6 +397,8 @@ mod tests {
                 org: "org-c".into(),
                 reason: Reason::NoGatewayAvailable,
                 message: "no_gateway_available".into(),
+                gateway: None,
+                gateway_id: None,
             },
         ]
         .into_iter()
@@ -407,9 +429,13 @@ mod tests {
 
     fn screen(w: u16, h: u16) -> String {
         let (pool, engine, act) = state();
+        render(&pool, &engine, &act, w, h)
+    }
+
+    fn render(pool: &Pool, engine: &Engine, act: &Activity, w: u16, h: u16) -> String {
         let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
         let now = pool.now.unwrap();
-        t.draw(|f| draw(f, &pool, &engine, &act, "ganymede.log", now))
+        t.draw(|f| draw(f, pool, engine, act, "ganymede.log", now))
             .unwrap();
         let buf = t.backend().buffer().clone();
         let mut s = String::new();
@@ -447,6 +473,31 @@ mod tests {
                 .iter()
                 .any(|l| l.contains(['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'])),
             "the sparkline shows this minute's allocations: {s}"
+        );
+    }
+
+    #[test]
+    fn restarting_gateways_show_with_their_own_logs() {
+        let (mut pool, engine, act) = state();
+        assert!(!screen(120, 32).contains("restarting"));
+        let mut ev = Event {
+            time: pool.now.unwrap() + 5_000,
+            kind: Kind::IdleShutdown {
+                gateway: Some("gw-pool-3".into()),
+                idle_ms: 1_800_000,
+                gateway_id: None,
+            },
+            origin: Origin { input: 1, line: 1 },
+            stream: None,
+            raw: String::new(),
+        };
+        pool.apply(&mut ev);
+        pool.advance(ev.time + 12_000);
+        let s = render(&pool, &engine, &act, 120, 32);
+        assert!(s.contains("0 orphaned · 1 restarting ·"), "{s}");
+        assert!(
+            s.contains("restarting gw-pool-3") && s.contains("12.0s"),
+            "{s}"
         );
     }
 

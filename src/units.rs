@@ -15,5 +15,5 @@ pub mod size;
 pub mod time;
 
 pub use duration::Dur;
-pub use human::{human_secs, pct, thousands};
+pub use human::{human_secs, natural_cmp, pct, thousands};
 pub use time::{Millis, fmt_time};

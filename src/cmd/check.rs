@@ -25,7 +25,7 @@ use crate::export::plugin;
 use crate::pipeline::live::Session;
 use crate::pipeline::sanity;
 use crate::pool::Pool;
-use crate::recognize::input::stream_of_file;
+use crate::recognize::input::{gateway_of_file, stream_of_file};
 use crate::recognize::{InputRecognizer, ReadStats};
 use crate::settings::Check;
 use crate::source::Input;
@@ -206,6 +206,7 @@ pub fn run(s: Check) -> anyhow::Result<Exit> {
         let saved = files.get(&key);
         let mut state = saved.map_or_else(InputRecognizer::default, |m| m.input.clone());
         state.stream = stream_of_file(Some(&path));
+        state.file_gateway = gateway_of_file(Some(&path));
         session.states.insert((i as u32, None), state);
         let segs = plan(&path, saved.map(|m| &m.mark), &mut notes)?;
         let mut last = None;

@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use crate::alert::Monitor;
 use crate::alert::sinks::Sinks;
+use crate::event::{Event, Kind};
 use crate::exit::Exit;
 use crate::export::events::write_event;
 use crate::pipeline::diagnostics_to_stderr;
@@ -16,9 +17,12 @@ use crate::settings::Events;
 pub fn run(s: Events) -> anyhow::Result<Exit> {
     let c = &s.common;
     let verbose = c.batch.read.verbose;
+    let pool_status = s.pool_status;
+    let shown = |ev: &Event| pool_status || !matches!(ev.kind, Kind::PoolStatus { .. });
     if let Some(opts) = &s.follow {
         let mut m = Monitor::new(c.pool.clone(), c.alerts.clone());
         m.engine.notify = false;
+        m.pool.keep_derived = true;
         let session = Session::new(&c.batch.read, m);
         let mut out = io::stdout();
         return live::follow(
@@ -28,8 +32,11 @@ pub fn run(s: Events) -> anyhow::Result<Exit> {
             Sinks::default(),
             None,
             &mut |ev, names| {
-                write_event(&mut out, ev, names, verbose)?;
-                out.flush()
+                if shown(ev) {
+                    write_event(&mut out, ev, names, verbose)?;
+                    out.flush()?;
+                }
+                Ok(())
             },
             &mut tell_stderr(verbose),
         );
@@ -38,6 +45,7 @@ pub fn run(s: Events) -> anyhow::Result<Exit> {
         eprintln!("{STDIN_TERMINAL}");
     }
     let mut pool = crate::pool::Pool::new(c.pool.clone());
+    pool.keep_derived = true;
     let names = c.batch.names();
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
@@ -47,8 +55,12 @@ pub fn run(s: Events) -> anyhow::Result<Exit> {
         diagnostics_to_stderr(verbose),
         |ev, pool| {
             pool.apply(ev);
+            let derived = pool.take_derived(ev);
             if pool.counting {
                 write_event(&mut out, ev, &names, verbose)?;
+                for d in derived.iter().filter(|d| shown(d)) {
+                    write_event(&mut out, d, &names, verbose)?;
+                }
             }
             Ok(())
         },

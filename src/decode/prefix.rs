@@ -171,19 +171,18 @@ pub fn parse(prefix: &str) -> Option<Prefix> {
         // docker logs -t, kubectl logs --timestamps.
         [ts] if is_rfc3339(ts) => plain(None),
         // CRI: `TIME STREAM P|F`.
-        [ts, stream, tag] if is_rfc3339(ts) && matches!(*stream, "stdout" | "stderr") => {
-            match *tag {
-                "F" => Some(Prefix {
-                    stream: None,
-                    cri: Some(true),
-                }),
-                "P" => Some(Prefix {
-                    stream: None,
-                    cri: Some(false),
-                }),
-                _ => None,
-            }
-        }
+        [ts, stream, tag] if is_rfc3339(ts) && matches!(*stream, "stdout" | "stderr") => match *tag
+        {
+            "F" => Some(Prefix {
+                stream: None,
+                cri: Some(true),
+            }),
+            "P" => Some(Prefix {
+                stream: None,
+                cri: Some(false),
+            }),
+            _ => None,
+        },
         // journalctl -o short-iso: `2026-03-02T10:00:00+0000 HOST PROG[PID]:`.
         [ts, host, tag] if is_rfc3339(ts) && is_name(host) => {
             let prog = syslog_tag(tag)?;

@@ -52,6 +52,8 @@ mod tests {
                 org: "o".into(),
                 gateway: "gw-pool-3".into(),
                 port: Some(7103),
+                gateway_id: None,
+                recycling: false,
             },
             origin: Origin { input: 0, line: 12 },
             stream: None,

@@ -7,8 +7,9 @@ use std::fmt::Write as _;
 
 use crate::alert::{Engine, Rule};
 use crate::event::{Millis, Reason};
-use crate::pool::{DURATION_BUCKETS_S, OrgStats, Pool};
+use crate::pool::{DURATION_BUCKETS_S, OUTCOMES, OrgStats, Pool, RESTART_BUCKETS_S};
 use crate::recognize::ReadStats;
+use crate::units::natural_cmp;
 
 /// Exposition format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +96,22 @@ impl Out {
     fn counter(&mut self, name: &str, help: &str, v: u64) {
         self.family(name, "counter", help, None);
         self.sample(name, &[], v as f64);
+    }
+
+    /// A histogram in seconds: `buckets` counts per bound, then +Inf (an empty slice when none
+    /// was recorded), and the sum in milliseconds.
+    fn histogram(&mut self, name: &str, help: &str, bounds: &[f64], buckets: &[u64], sum_ms: i128) {
+        self.family(name, "histogram", help, Some("seconds"));
+        let bucket = format!("{name}_bucket");
+        let mut cum = 0;
+        for (i, le) in bounds.iter().enumerate() {
+            cum += buckets.get(i).copied().unwrap_or(0);
+            self.sample(&bucket, &[("le", &fmt_f64(*le))], cum as f64);
+        }
+        let count: u64 = buckets.iter().sum();
+        self.sample(&bucket, &[("le", "+Inf")], count as f64);
+        self.sample(&format!("{name}_sum"), &[], sum_ms as f64 / 1000.0);
+        self.sample(&format!("{name}_count"), &[], count as f64);
     }
 
     fn gauge(&mut self, name: &str, help: &str, unit: Option<&str>, v: Option<f64>) {
@@ -216,12 +233,6 @@ pub fn render(
         Some(pool.orphaned_open as f64),
     );
     o.gauge(
-        "gwmon_pool_recycling_gateways",
-        "Gateways between their idle shutdown and their next ready signal (gateway-side logs).",
-        None,
-        Some(pool.recycling.len() as f64),
-    );
-    o.gauge(
         "gwmon_pool_utilization_ratio",
         "Allocated gateways / pool size.",
         Some("ratio"),
@@ -247,37 +258,14 @@ pub fn render(
         pool.now.map(|t| t as f64 / 1000.0),
     );
 
-    o.family(
+    o.histogram(
         "gwmon_gateway_allocation_duration_seconds",
-        "histogram",
         "How long completed allocations were held.",
-        Some("seconds"),
+        &DURATION_BUCKETS_S,
+        &pool.duration_buckets,
+        pool.durations.sum_ms,
     );
-    let mut cum = 0;
-    for (i, le) in DURATION_BUCKETS_S.iter().enumerate() {
-        cum += pool.duration_buckets.get(i).copied().unwrap_or(0);
-        o.sample(
-            "gwmon_gateway_allocation_duration_seconds_bucket",
-            &[("le", &fmt_f64(*le))],
-            cum as f64,
-        );
-    }
-    let count = pool.durations.count();
-    o.sample(
-        "gwmon_gateway_allocation_duration_seconds_bucket",
-        &[("le", "+Inf")],
-        count as f64,
-    );
-    o.sample(
-        "gwmon_gateway_allocation_duration_seconds_sum",
-        &[],
-        pool.durations.sum_ms as f64 / 1000.0,
-    );
-    o.sample(
-        "gwmon_gateway_allocation_duration_seconds_count",
-        &[],
-        count as f64,
-    );
+    gateway_families(&mut o, pool);
 
     // Per input (bounded by the command line): what was read, and when its last line was.
     let named: Vec<(&str, u64)> = read
@@ -410,6 +398,86 @@ pub fn render(
         o.s.push_str("# EOF\n");
     }
     o.s
+}
+
+/// Gateways exported one by one (in name order); the others are summed in `…_folded_…`.
+pub const MAX_EXPORTED_GATEWAYS: usize = 256;
+
+/// The gateways: per gateway (bounded), and what their own logs tell (only when read, so an
+/// unknown figure is absent rather than 0).
+fn gateway_families(o: &mut Out, pool: &Pool) {
+    let g = &pool.gateways;
+    let mut names: Vec<&String> = g.by_name.keys().collect();
+    names.sort_by(|a, b| natural_cmp(a, b));
+    let (shown, folded) = names.split_at(names.len().min(MAX_EXPORTED_GATEWAYS));
+    let name = "gwmon_pool_member_allocations_total";
+    o.family(name, "counter", "Allocations, per gateway container.", None);
+    for n in shown {
+        o.sample(name, &[("gateway", n)], g.by_name[*n].allocations as f64);
+    }
+    let name = "gwmon_pool_member_allocation_failures_total";
+    o.family(
+        name,
+        "counter",
+        "Failed start-ups after an allocation, per gateway container and reason.",
+        None,
+    );
+    const AFTER: [(Reason, &str); 3] = [
+        (Reason::HealthCheck, "health_check"),
+        (Reason::Init, "init"),
+        (Reason::Other, "other"),
+    ];
+    for n in shown {
+        for (r, label) in AFTER {
+            let v = g.by_name[*n].failures[r as usize];
+            o.sample(name, &[("gateway", n), ("reason", label)], v as f64);
+        }
+    }
+    let sum = |f: fn(&crate::pool::gateways::Gateway) -> u64| -> u64 {
+        folded.iter().map(|n| f(&g.by_name[*n])).sum()
+    };
+    o.counter(
+        "gwmon_pool_members_folded_allocations_total",
+        "Allocations of gateways beyond the first 256 (in name order).",
+        sum(|x| x.allocations),
+    );
+    o.counter(
+        "gwmon_pool_members_folded_allocation_failures_total",
+        "Failed start-ups after allocations of gateways beyond the first 256.",
+        sum(|x| x.failures.iter().sum()),
+    );
+    if !g.side_logs() {
+        return;
+    }
+    o.gauge(
+        "gwmon_pool_recycling_gateways",
+        "Gateways restarting now: between a DOWN mark and their next ready signal (gateway-side logs).",
+        None,
+        Some(g.recycling_now() as f64),
+    );
+    let name = "gwmon_gateway_recycling_handouts_total";
+    o.family(
+        name,
+        "counter",
+        "Allocations of gateways still restarting, by outcome of the start-up (gateway-side logs).",
+        None,
+    );
+    for (i, outcome) in OUTCOMES.iter().enumerate() {
+        o.sample(name, &[("outcome", outcome)], g.outcomes[i] as f64);
+    }
+    o.gauge(
+        "gwmon_gateway_recycling_handouts_pending",
+        "Allocations of gateways still restarting whose start-up has no outcome yet.",
+        None,
+        Some(g.pending.len() as f64),
+    );
+    o.histogram(
+        "gwmon_gateway_restart_duration_seconds",
+        "How long gateways took to restart: from a DOWN mark after a ready signal to the next ready signal (gateway-side logs).",
+        &RESTART_BUCKETS_S,
+        &g.restart_buckets,
+        g.restarts.sum_ms,
+    );
 }
 
 /// Pick the format from an HTTP Accept header.

@@ -10,6 +10,8 @@ use crate::term::escape;
 use crate::units::time::parse_rfc3339;
 use crate::units::{Millis, fmt_time, human_secs, pct, thousands};
 
+mod why;
+
 /// The one-line pool status at `now` (`watch`'s SIGUSR1, --summary-every, and at its end).
 pub fn pool_line(now: Millis, pool: &Pool, engine: &Engine, stats: &ReadStats) -> String {
     let c = &pool.counters;
@@ -29,8 +31,20 @@ pub fn pool_line(now: Millis, pool: &Pool, engine: &Engine, stats: &ReadStats) -
     } else {
         format!("firing: {}", firing.join(", "))
     };
+    let recycling = pool.recycling().map_or(String::new(), |n| {
+        let names: Vec<&str> = pool.gateways.restarting().iter().map(|g| g.0).collect();
+        let mut list = names.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+        if names.len() > 5 {
+            list.push_str(", …");
+        }
+        if n == 0 {
+            " · 0 restarting".to_owned()
+        } else {
+            format!(" · {n} restarting ({})", escape(&list))
+        }
+    });
     format!(
-        "{} pool {}/{total} allocated · {avail} available · {} orphaned{util} · {} allocated, {} failed{rate} · {} lines, {} skipped · {firing}",
+        "{} pool {}/{total} allocated · {avail} available · {} orphaned{recycling}{util} · {} allocated, {} failed{rate} · {} lines, {} skipped · {firing}",
         fmt_time(now),
         pool.allocated(),
         pool.orphaned_open,
@@ -316,6 +330,7 @@ pub fn write_report(out: &mut impl Write, r: &Report, color: bool) -> io::Result
         }
         writeln!(out)?;
     }
+    why::write(out, r, &st)?;
 
     if !r.open_longest.is_empty() {
         writeln!(out, "{}", st.head("LONGEST OPEN ALLOCATIONS"))?;

@@ -260,6 +260,9 @@ impl Session {
                     });
                 }
                 on_event(&ev, &self.names)?;
+                for d in self.monitor.pool.take_derived(&ev) {
+                    on_event(&d, &self.names)?;
+                }
             }
         }
         Ok(())

@@ -50,6 +50,17 @@ pub enum Classified {
     IdleShutdown {
         idle_ms: u64,
     },
+    /// The gateway's own `Initiating graceful shutdown...`: it goes down.
+    ShutdownStarted,
+    /// The gateway's own `✅ Gateway <UUID> deallocated, returned to pool`.
+    ShutdownReleased {
+        gateway_id: String,
+    },
+    /// The gateway's own `Initialized for org: ORG, gateway: <UUID>`.
+    Initialized {
+        org: String,
+        gateway_id: String,
+    },
     ReadySignaled,
     Stats {
         total: u64,
@@ -169,7 +180,7 @@ pub fn classify(rec: &Record<'_>) -> Classified {
                 Classified::Unknown
             }
         }
-        "GATEWAY_STATE" => Classified::Known,
+        "GATEWAY_STATE" => state(msg),
         "GATEWAY_STATS" => stats(rec, msg),
         _ => Classified::Unknown,
     }
@@ -347,14 +358,44 @@ fn shutdown(msg: &str) -> Classified {
             Err(_) => Classified::Malformed("idle shutdown without a duration"),
         };
     }
-    if msg.starts_with("Initiating graceful shutdown")
-        || msg.starts_with("Notifying Ganymede")
-        || msg.starts_with("Gateway ")
+    if msg.starts_with("Initiating graceful shutdown") {
+        return Classified::ShutdownStarted;
+    }
+    if let Some(rest) = msg.strip_prefix("Gateway ")
+        && let Some(id) = word(rest)
+        && rest[id.len()..].trim_start().starts_with("deallocated")
+    {
+        return Classified::ShutdownReleased {
+            gateway_id: id.to_owned(),
+        };
+    }
+    if msg.starts_with("Notifying Ganymede")
+        || msg.starts_with("Gateway shutdown complete")
         || msg.starts_with("Failed to notify Ganymede")
     {
         return Classified::Known;
     }
     Classified::Unknown
+}
+
+/// `Initialized for org: ORG, gateway: <UUID>`.
+fn state(msg: &str) -> Classified {
+    let Some(rest) = msg.strip_prefix("Initialized for org:") else {
+        return Classified::Known;
+    };
+    let (org, gw) = match rest.split_once(", gateway:") {
+        Some((o, g)) => (o.trim(), g.trim()),
+        None => return Classified::Malformed("`Initialized for org` without a gateway"),
+    };
+    match word(gw) {
+        Some(id) if !org.is_empty() && !org.contains(char::is_whitespace) => {
+            Classified::Initialized {
+                org: org.to_owned(),
+                gateway_id: id.to_owned(),
+            }
+        }
+        _ => Classified::Malformed("`Initialized for org` without an organization or a gateway"),
+    }
 }
 
 fn stats(rec: &Record<'_>, msg: &str) -> Classified {
@@ -557,14 +598,19 @@ mod tests {
             s("No active projects for 1800412ms - initiating shutdown"),
             Classified::IdleShutdown { idle_ms: 1_800_412 }
         );
-        assert_eq!(s("Initiating graceful shutdown..."), Classified::Known);
+        assert_eq!(
+            s("Initiating graceful shutdown..."),
+            Classified::ShutdownStarted
+        );
         assert_eq!(
             s(&format!("Notifying Ganymede of deallocation for org {ORG}")),
             Classified::Known
         );
         assert_eq!(
             s("✅ Gateway 9b2f deallocated, returned to pool"),
-            Classified::Known
+            Classified::ShutdownReleased {
+                gateway_id: "9b2f".into()
+            }
         );
         assert_eq!(
             s("Failed to notify Ganymede of deallocation: timeout (gateway will still shutdown)"),
@@ -593,7 +639,10 @@ mod tests {
                 "INFO",
                 &format!("Initialized for org: {ORG}, gateway: 9b2f")
             ),
-            Classified::Known
+            Classified::Initialized {
+                org: ORG.into(),
+                gateway_id: "9b2f".into()
+            }
         );
     }
 

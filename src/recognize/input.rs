@@ -20,6 +20,10 @@ pub struct InputRecognizer {
     /// container): the `stream` of its events whose lines name none.
     #[serde(default)]
     pub stream: Option<String>,
+    /// The container a file's name says it is the log of (`gw-pool-3.log`): the gateway its
+    /// gateway-side lines are about when nothing else names one.
+    #[serde(default)]
+    pub file_gateway: Option<String>,
     /// A Docker line being joined from its 16 KiB pieces.
     piece: Option<Joining>,
 }
@@ -79,6 +83,7 @@ impl InputRecognizer {
     pub fn for_path(path: Option<&std::path::Path>) -> InputRecognizer {
         InputRecognizer {
             stream: stream_of_file(path),
+            file_gateway: gateway_of_file(path),
             ..InputRecognizer::default()
         }
     }
@@ -139,8 +144,12 @@ impl InputRecognizer {
             return;
         };
         let stream = stream.or_else(|| self.stream.clone());
-        // A gateway-side line names its gateway by the transport's emitter, else by its stream.
-        let emitter = emitter.as_deref().or(stream.as_deref());
+        // A gateway-side line names its gateway by the transport's emitter, else by its stream,
+        // else by its file's name.
+        let emitter = emitter
+            .as_deref()
+            .or(stream.as_deref())
+            .or(self.file_gateway.as_deref());
         match self.recognizer.recognize(classified, emitter) {
             Recognized::Event(kind) => {
                 if self.last_time.is_some_and(|t| time < t) {
@@ -202,6 +211,14 @@ impl InputRecognizer {
 pub fn stream_of_file(path: Option<&std::path::Path>) -> Option<String> {
     let name = path?.file_name()?.to_str()?;
     crate::decode::prefix::cri_file_stream(name)
+}
+
+/// The container a log file's name holds: its name up to the first `.`
+/// (`gw-pool-3.log`, `gw-pool-3.log.1.gz` → `gw-pool-3`).
+pub fn gateway_of_file(path: Option<&std::path::Path>) -> Option<String> {
+    let name = path?.file_name()?.to_str()?;
+    let stem = name.split('.').next()?;
+    (!stem.is_empty()).then(|| stem.to_owned())
 }
 
 #[cfg(test)]

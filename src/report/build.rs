@@ -7,7 +7,80 @@ use super::schema::*;
 use crate::event::Reason;
 use crate::pool::{DAY, Dist, HOUR, Open, Pool};
 use crate::recognize::ReadStats;
-use crate::units::{Millis, fmt_time};
+use crate::units::{Millis, fmt_time, natural_cmp};
+
+/// The ten organizations refused most.
+fn top_refused(pool: &Pool) -> Vec<OrgRefused> {
+    let mut v: Vec<OrgRefused> = pool
+        .orgs
+        .iter()
+        .filter(|(_, s)| s.refused > 0)
+        .map(|(org, s)| OrgRefused {
+            org: org.clone(),
+            refused: s.refused,
+        })
+        .collect();
+    v.sort_by(|a, b| b.refused.cmp(&a.refused).then_with(|| a.org.cmp(&b.org)));
+    v.truncate(10);
+    v
+}
+
+fn restart_figures(d: &Dist) -> RestartFigures {
+    let s = durations(d, 1000.0);
+    RestartFigures {
+        count: s.count,
+        mean: s.mean,
+        p50: s.p50,
+        p90: s.p90,
+        max: s.max,
+    }
+}
+
+/// The gateways section.
+fn gateways(pool: &Pool) -> GatewaysSection {
+    let g = &pool.gateways;
+    let side = g.side_logs();
+    let mut by: Vec<GatewayFigures> = g
+        .by_name
+        .iter()
+        .map(|(name, gw)| {
+            let st = durations(&gw.startup, 1.0);
+            GatewayFigures {
+                gateway: name.clone(),
+                id: gw.id.clone(),
+                allocations: gw.allocations,
+                failures: FailuresByReason {
+                    no_gateway_available: 0,
+                    health_check: gw.failures[Reason::HealthCheck as usize],
+                    init: gw.failures[Reason::Init as usize],
+                    other: gw.failures[Reason::Other as usize],
+                },
+                recycling_handouts: side.then_some(gw.recycling_handouts),
+                startup_ms: StartupFigures {
+                    count: st.count,
+                    mean: st.mean,
+                    p90: st.p90,
+                },
+                held_s: gw.held_ms as f64 / 1000.0,
+                restart_s: gw.side_logs.then(|| restart_figures(&gw.restarts)),
+            }
+        })
+        .collect();
+    by.sort_by(|a, b| natural_cmp(&a.gateway, &b.gateway));
+    GatewaysSection {
+        side_logs: side,
+        recycling_handouts: side.then_some(g.handouts),
+        recycling_handout_outcomes: side.then(|| HandoutOutcomes {
+            started: g.outcomes[0],
+            health_check: g.outcomes[1],
+            init: g.outcomes[2],
+            other: g.outcomes[3],
+            unfinished: g.pending.len() as u64,
+        }),
+        restart_s: side.then(|| restart_figures(&g.restarts)),
+        by_gateway: by,
+    }
+}
 
 /// A distribution's summary in seconds (or in the unit `scale` divides milliseconds into).
 pub fn durations(d: &Dist, scale: f64) -> Durations {
@@ -99,7 +172,7 @@ pub fn build(pool: &Pool, read: &ReadStats) -> Report {
             total_source: pool.total_source().into(),
             allocated: pool.allocated(),
             available: pool.available(),
-            recycling: pool.recycling.len() as u64,
+            recycling: pool.gateways.recycling_now(),
             orphaned: pool.orphaned_open,
             peak_allocated: pool.peak_open,
             utilization: pool.utilization(),
@@ -147,7 +220,9 @@ pub fn build(pool: &Pool, read: &ReadStats) -> Report {
             distinct: pool.orgs.len() as u64,
             top: orgs,
             other,
+            top_refused: top_refused(pool),
         },
+        gateways: gateways(pool),
         anomalies: Anomalies {
             dealloc_without_alloc: c.dealloc_without_alloc,
             double_alloc: c.double_alloc,

@@ -20,6 +20,8 @@ pub struct Report {
     pub rate: Rate,
     pub orgs: Orgs,
     pub anomalies: Anomalies,
+    /// The gateways themselves, from the gateway containers' own logs beside the service's.
+    pub gateways: GatewaysSection,
     pub alerts: Vec<AlertRecord>,
     /// Figures beyond schema v1's required keys (new keys may be added).
     pub startup_ms: Durations,
@@ -128,6 +130,66 @@ pub struct Orgs {
     pub top: Vec<OrgFigures>,
     /// Events of organizations beyond `--max-orgs`, folded into one bucket.
     pub other: Option<OrgFigures>,
+    /// The organizations refused most (`no_gateway_available`), most first, ties by id.
+    pub top_refused: Vec<OrgRefused>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct OrgRefused {
+    pub org: String,
+    pub refused: u64,
+}
+
+/// The gateways (DESIGN.md §3). Without gateway-side logs `side_logs` is false and the figures
+/// that need them are null.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct GatewaysSection {
+    pub side_logs: bool,
+    /// Allocations of a gateway while its container was still restarting.
+    pub recycling_handouts: Option<u64>,
+    pub recycling_handout_outcomes: Option<HandoutOutcomes>,
+    /// Completed restarts: from a DOWN mark after an UP to the next UP, both in the input.
+    pub restart_s: Option<RestartFigures>,
+    pub by_gateway: Vec<GatewayFigures>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct HandoutOutcomes {
+    pub started: u64,
+    pub health_check: u64,
+    pub init: u64,
+    pub other: u64,
+    /// No outcome yet at the end of the input.
+    pub unfinished: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct RestartFigures {
+    pub count: u64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub max: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct GatewayFigures {
+    pub gateway: String,
+    pub id: Option<String>,
+    pub allocations: u64,
+    pub failures: FailuresByReason,
+    pub recycling_handouts: Option<u64>,
+    pub startup_ms: StartupFigures,
+    pub held_s: f64,
+    /// This gateway's completed restarts (null without its own logs).
+    pub restart_s: Option<RestartFigures>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct StartupFigures {
+    pub count: u64,
+    pub mean: f64,
+    pub p90: f64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

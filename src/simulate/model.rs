@@ -23,6 +23,9 @@ const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
 
 const ALLOC: &str = "GATEWAY_ALLOC";
+const SHUTDOWN: &str = "GATEWAY_SHUTDOWN";
+const READY: &str = "GATEWAY_READY";
+const STATE: &str = "GATEWAY_STATE";
 const CLEANUP: &str = "GATEWAY_CLEANUP";
 const DEALLOC: &str = "GATEWAY_DEALLOC";
 const STATS: &str = "GATEWAY_STATS";
@@ -90,7 +93,19 @@ struct Gateway {
     port: u32,
     uuid: String,
     holder: Option<usize>,
-    released_at: i64,
+    /// When its container is up: in the future while it restarts (the database marks it
+    /// ready at once, so the allocator may hand it out meanwhile).
+    up_at: i64,
+    /// Generation of the scheduled ready signal; an older one is void.
+    up_epoch: u64,
+    /// Its own log, when gateway logs are written.
+    log: Option<GatewayLog>,
+}
+
+/// A gateway container's own log.
+struct GatewayLog {
+    sink: Sink<Box<dyn Write>>,
+    now: i64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -107,6 +122,10 @@ enum Act {
     Init(usize),
     Release(usize, u64),
     OperatorStop(usize, u64),
+    /// A gateway container shuts down after the service stopped or rolled it back.
+    GatewayShutdown(usize),
+    /// Its container is up again: the ready signal (of that generation).
+    GatewayUp(usize, u64),
 }
 
 impl Act {
@@ -210,9 +229,14 @@ struct Sim<W: Write> {
     malformed: u64,
     init_pages: Vec<String>,
     glitch: bool,
+    /// The gateways' own randomness (restart times, their lines' timing), apart so the
+    /// service's stream of decisions does not depend on it.
+    grng: Rng,
 }
 
-/// Run the simulation described by `cfg`, writing the log to `w`.
+/// Run the simulation described by `cfg`, writing the log to `w` and, with
+/// `cfg.gateway_logs`, each gateway container's own log to a file of its own
+/// (`gw-pool-N.log`, in the same shape).
 pub fn generate<W: Write>(cfg: &Config, w: W) -> io::Result<Outcome> {
     let mut rng = Rng::new(cfg.seed, 0);
     let pool_size = cfg.pool_size.max(1);
@@ -234,14 +258,31 @@ pub fn generate<W: Write>(cfg: &Config, w: W) -> io::Result<Outcome> {
             acc
         })
         .collect();
-    let gateways = (1..=pool_size)
+    let mut gateways: Vec<Gateway> = (1..=pool_size)
         .map(|n| Gateway {
             name: format!("gw-pool-{n}"),
             port: 7100 + n,
             uuid: rng.uuid(),
             holder: None,
-            released_at: i64::MIN / 2,
+            up_at: cfg.start_ms,
+            up_epoch: 0,
+            log: None,
         })
+        .collect();
+    if let Some(dir) = &cfg.gateway_logs {
+        std::fs::create_dir_all(dir)?;
+        for (i, g) in gateways.iter_mut().enumerate() {
+            let f = std::fs::File::create(dir.join(format!("{}.log", g.name)))?;
+            let w: Box<dyn Write> = Box::new(io::BufWriter::new(f));
+            g.log = Some(GatewayLog {
+                sink: Sink::for_gateway(w, cfg.format, Rng::new(cfg.seed, 100 + i as u64), &g.name),
+                now: cfg.start_ms,
+            });
+        }
+    }
+    let ids: Vec<(String, String)> = gateways
+        .iter()
+        .map(|g| (g.name.clone(), g.uuid.clone()))
         .collect();
     let org_ids: Vec<String> = orgs.iter().map(|o| o.id.clone()).collect();
     let noise = Noise::new(Rng::new(cfg.seed, 1), org_ids.clone(), pool_size);
@@ -262,7 +303,7 @@ pub fn generate<W: Write>(cfg: &Config, w: W) -> io::Result<Outcome> {
             now: cfg.start_ms,
             started: false,
         },
-        truth: Truth::new(pool_size, org_ids),
+        truth: Truth::new(pool_size, org_ids, ids, cfg.gateway_logs.is_some()),
         orgs,
         popularity,
         gateways,
@@ -273,11 +314,21 @@ pub fn generate<W: Write>(cfg: &Config, w: W) -> io::Result<Outcome> {
         malformed: 0,
         init_pages,
         glitch: false,
+        grng: Rng::new(cfg.seed, 3),
     };
     sim.run(cfg)?;
     sim.em.sink.finish()?;
+    let mut gateway_lines = 0;
+    for g in &mut sim.gateways {
+        if let Some(l) = &mut g.log {
+            l.sink.finish()?;
+            gateway_lines += l.sink.lines;
+        }
+    }
     Ok(Outcome {
-        truth: sim.truth.report(sim.em.sink.lines, sim.malformed),
+        truth: sim
+            .truth
+            .report(sim.em.sink.lines + gateway_lines, sim.malformed),
         lines: sim.em.sink.lines,
         bytes: sim.em.sink.bytes,
         malformed: sim.malformed,
@@ -327,6 +378,10 @@ impl<W: Write> Sim<W> {
         let end = start + (cfg.hours * HOUR as f64).round() as i64;
         // The first line: a snapshot, so the pool total is known from the start.
         self.snapshot(start + 4)?;
+        // Every container signals ready when it starts.
+        for gw in 0..self.gateways.len() {
+            self.gw_ready(gw, start + 1 + gw as i64)?;
+        }
         self.schedule(start.div_euclid(HOUR) * HOUR + HOUR + 4, Act::Snapshot);
         let mut glitch = start.div_euclid(DAY) * DAY + self.rng.range(8 * HOUR, 17 * HOUR);
         if glitch <= start {
@@ -378,7 +433,12 @@ impl<W: Write> Sim<W> {
                     if self.orgs[org].epoch == epoch
                         && let Hold::Allocated { gw } = self.orgs[org].hold
                     {
-                        self.stop(t, org, gw, false)?;
+                        if self.orgs[org].idle_based {
+                            self.idle_shutdown(t, org, gw)?;
+                        } else {
+                            self.stop(t, org, gw, false)?;
+                            self.restart(t, gw, true);
+                        }
                     }
                 }
                 Act::OperatorStop(org, epoch) => {
@@ -386,10 +446,122 @@ impl<W: Write> Sim<W> {
                         && let Hold::Orphaned { gw } = self.orgs[org].hold
                     {
                         self.stop(t, org, gw, true)?;
+                        self.restart(t, gw, true);
+                    }
+                }
+                Act::GatewayShutdown(gw) => {
+                    let t = self.gw_write(gw, t, "Initiating graceful shutdown...")?;
+                    self.truth.gw_down(gw, t);
+                    let dt = self.grng.range(100, 800);
+                    self.gw_write(gw, t + dt, "Gateway shutdown complete")?;
+                }
+                Act::GatewayUp(gw, epoch) => {
+                    if self.gateways[gw].up_epoch == epoch {
+                        self.gw_ready(gw, t)?;
                     }
                 }
             }
         }
+        Ok(())
+    }
+
+    /// A line of the gateway's own log (when gateway logs are written), at `t` or after its
+    /// last line. Returns the time written.
+    fn gw_line(&mut self, gw: usize, t: i64, prio: Prio, cat: &str, msg: &str) -> io::Result<i64> {
+        let Some(l) = &mut self.gateways[gw].log else {
+            return Ok(t);
+        };
+        let t = t.max(l.now);
+        l.now = t;
+        l.sink.record(&Rec {
+            t,
+            prio,
+            cat,
+            msg,
+            data: Data::None,
+        })?;
+        let event = !(msg.starts_with("Notifying Ganymede") || msg.starts_with("Gateway shutdown"));
+        self.truth.gw_line(gw, t, event);
+        Ok(t)
+    }
+
+    fn gw_write(&mut self, gw: usize, t: i64, msg: &str) -> io::Result<i64> {
+        self.gw_line(gw, t, Prio::Info, SHUTDOWN, msg)
+    }
+
+    /// Whether gateway logs are written (the gateway's own lines exist).
+    fn side_logs(&self) -> bool {
+        self.gateways.first().is_some_and(|g| g.log.is_some())
+    }
+
+    /// The container is up: its ready signal (an UP mark).
+    fn gw_ready(&mut self, gw: usize, t: i64) -> io::Result<()> {
+        let t = self.gw_line(
+            gw,
+            t,
+            Prio::Info,
+            READY,
+            "Successfully signaled ready to Ganymede",
+        )?;
+        if self.side_logs() {
+            self.truth.gw_up(gw, t);
+        }
+        Ok(())
+    }
+
+    /// The container restarts after going down at `t` (`shutdown`: its own shutdown lines
+    /// follow the service's stop); it is up again 20 to 90 seconds later, or when a restart in
+    /// progress ends, whichever is later.
+    pub(super) fn restart(&mut self, t: i64, gw: usize, shutdown: bool) {
+        if shutdown {
+            let dt = self.grng.range(200, 2000);
+            self.schedule(t + dt, Act::GatewayShutdown(gw));
+        }
+        let up = (t + self.grng.range(20 * SECOND, 90 * SECOND)).max(self.gateways[gw].up_at);
+        let g = &mut self.gateways[gw];
+        g.up_at = up;
+        g.up_epoch += 1;
+        let epoch = g.up_epoch;
+        self.schedule(up, Act::GatewayUp(gw, epoch));
+    }
+
+    /// A gateway with no active project for 30 minutes shuts itself down and asks for its
+    /// deallocation (holistix-log-lines.md §4): its lines, the service's stop, its restart.
+    fn idle_shutdown(&mut self, t: i64, org: usize, gw: usize) -> io::Result<()> {
+        let idle = 30 * MINUTE + self.grng.range(0, 60_000);
+        let t = self.gw_write(
+            gw,
+            t,
+            &format!("No active projects for {idle}ms - initiating shutdown"),
+        )?;
+        if self.side_logs() {
+            self.truth.gw_down(gw, t);
+        }
+        let dt = self.grng.range(1, 4);
+        let t = self.gw_write(gw, t + dt, "Initiating graceful shutdown...")?;
+        let down = t;
+        let id = self.orgs[org].id.clone();
+        let dt = self.grng.range(1, 6);
+        let t = self.gw_write(
+            gw,
+            t + dt,
+            &format!("Notifying Ganymede of deallocation for org {id}"),
+        )?;
+        let dt = self.grng.range(20, 150);
+        let stopped = self.stop(t + dt, org, gw, false)?;
+        let dt = self.grng.range(5, 50);
+        let uuid = self.gateways[gw].uuid.clone();
+        let t = self.gw_write(
+            gw,
+            stopped + dt,
+            &format!("✅ Gateway {uuid} deallocated, returned to pool"),
+        )?;
+        if self.side_logs() {
+            self.truth.gw_id(gw);
+        }
+        let dt = self.grng.range(100, 800);
+        self.gw_write(gw, t + dt, "Gateway shutdown complete")?;
+        self.restart(down, gw, false);
         Ok(())
     }
 

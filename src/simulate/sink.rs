@@ -120,11 +120,49 @@ pub struct Sink<W: Write> {
     batch_len: usize,
     batch_target: usize,
     batch_first: i64,
+    /// Who writes: the OTLP resource of each export request, logcli's labels by stream.
+    otlp_head: String,
+    labels: [String; 2],
 }
 
 impl<W: Write> Sink<W> {
+    /// The service's log (app-ganymede).
     pub fn new(w: W, format: Format, rng: Rng) -> Sink<W> {
+        Sink::of(w, format, rng, None)
+    }
+
+    /// A gateway container's own log (app-gateway, container `name`).
+    pub fn for_gateway(w: W, format: Format, rng: Rng, name: &str) -> Sink<W> {
+        Sink::of(w, format, rng, Some(name))
+    }
+
+    fn of(w: W, format: Format, rng: Rng, gateway: Option<&str>) -> Sink<W> {
+        let (otlp_head, labels) = match gateway {
+            None => (
+                OTLP_HEAD.to_owned(),
+                [logcli_labels("stdout").to_owned(), logcli_labels("stderr").to_owned()],
+            ),
+            Some(name) => (
+                format!(
+                    concat!(
+                        r#"{{"resourceLogs":[{{"resource":{{"attributes":["#,
+                        r#"{{"key":"service.name","value":{{"stringValue":"app-gateway"}}}},"#,
+                        r#"{{"key":"service.namespace","value":{{"stringValue":"holistix-forge"}}}},"#,
+                        r#"{{"key":"container.name","value":{{"stringValue":"{}"}}}}]}},"#,
+                        r#""scopeLogs":[{{"scope":{{"name":"gateway-logger","version":"1.0.0"}},"logRecords":["#
+                    ),
+                    name
+                ),
+                ["stdout", "stderr"].map(|st| {
+                    format!(
+                        r#"{{"labels":{{"app":"gateway","container":"{name}","host":"forge-prod-1","job":"docker","stream":"{st}"}},"line":""#
+                    )
+                }),
+            ),
+        };
         let mut s = Sink {
+            otlp_head,
+            labels,
             w,
             format,
             rng,
@@ -279,7 +317,7 @@ impl<W: Write> Sink<W> {
         self.logcli_ns = ns;
         self.out.clear();
         self.out
-            .extend_from_slice(logcli_labels(r.prio.stream()).as_bytes());
+            .extend_from_slice(self.labels[usize::from(r.prio.stream() == "stderr")].as_bytes());
         json_escape(&mut self.out, &self.text, false);
         self.out.extend_from_slice(b"\",\"timestamp\":\"");
         self.out.extend_from_slice(self.times.ns(ns));
@@ -383,7 +421,7 @@ impl<W: Write> Sink<W> {
         }
         let batch = std::mem::take(&mut self.batch);
         let res = self
-            .put(OTLP_HEAD.as_bytes())
+            .put(self.otlp_head.clone().as_bytes())
             .and_then(|()| self.put(&batch))
             .and_then(|()| self.put(OTLP_TAIL.as_bytes()));
         self.batch = batch;
@@ -414,7 +452,7 @@ impl<W: Write> Sink<W> {
                 self.flush_batch()?;
                 let mut rec = Vec::new();
                 self.otlp_record(&mut rec, r);
-                let mut full = OTLP_HEAD.as_bytes().to_vec();
+                let mut full = self.otlp_head.as_bytes().to_vec();
                 full.extend_from_slice(&rec);
                 full.extend_from_slice(OTLP_TAIL.as_bytes());
                 full

@@ -19,6 +19,7 @@ fn cfg(seed: u64, hours: f64, format: Format) -> Config {
         noise: 0.95,
         malformed: 0,
         target_bytes: None,
+        gateway_logs: None,
     }
 }
 
@@ -422,6 +423,7 @@ fn auto_format_and_bad_arguments_are_refused() {
         noise: 0.95,
         malformed: 0,
         target_bytes: None,
+        gateway_logs: None,
         out: None,
         truth: None,
     };

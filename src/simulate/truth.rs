@@ -21,9 +21,34 @@ struct OrgStat {
     seen: bool,
     allocated: u64,
     failed: u64,
+    refused: u64,
     held_ms: i64,
     /// Start of the open allocation, if any.
     open_since: Option<i64>,
+    /// The gateway of the open allocation, when its line named it (not `null`).
+    named_gw: Option<usize>,
+    /// A handout to a restarting gateway whose outcome is awaited.
+    pending: bool,
+}
+
+/// A gateway as gwmon must see it.
+#[derive(Clone, Debug, Default)]
+struct GwStat {
+    /// gwmon has heard of it (a named allocation, or one of its own lines).
+    seen: bool,
+    /// One of its own lines was written.
+    side: bool,
+    /// gwmon can know its UUID (its own lines name it, or a stop or rollback joined it).
+    id_known: bool,
+    allocations: u64,
+    failures: [u64; 4],
+    handouts: u64,
+    startups: Vec<i64>,
+    held_ms: i64,
+    restarts: Vec<i64>,
+    /// Its marks as written: recycling since a DOWN mark (whole: after an UP mark).
+    down: Option<(i64, bool)>,
+    was_up: bool,
 }
 
 /// Accumulates the ground truth while the simulator writes lines.
@@ -63,6 +88,16 @@ pub struct Truth {
     /// The exhaustion incident in progress has been calm since this allocation (it ends
     /// `keep_firing_for` later, unless refusals come back first).
     exhaust_calm: Option<i64>,
+    gw_names: Vec<String>,
+    gw_ids: Vec<String>,
+    gws: Vec<GwStat>,
+    /// Gateway-side logs are written.
+    side_logs: bool,
+    handouts: u64,
+    outcomes: [u64; 4],
+    /// The gateways' own logs: events, and the span of their lines.
+    gw_events: u64,
+    gw_span: Option<(i64, i64)>,
 }
 
 /// gwmon's default `alerts.pool_exhausted.keep_firing_for` (a test holds them equal).
@@ -72,8 +107,15 @@ const HOUR: i64 = 3_600_000;
 const DAY: i64 = 86_400_000;
 
 impl Truth {
-    pub fn new(pool_size: u32, org_ids: Vec<String>) -> Truth {
+    pub fn new(
+        pool_size: u32,
+        org_ids: Vec<String>,
+        gateways: Vec<(String, String)>,
+        side_logs: bool,
+    ) -> Truth {
         let n = org_ids.len();
+        let g = gateways.len();
+        let (gw_names, gw_ids) = gateways.into_iter().unzip();
         Truth {
             pool_size,
             org_ids,
@@ -104,6 +146,14 @@ impl Truth {
             last_snapshot: None,
             incidents: Vec::new(),
             exhaust_calm: None,
+            gw_names,
+            gw_ids,
+            gws: vec![GwStat::default(); g],
+            side_logs,
+            handouts: 0,
+            outcomes: [0; 4],
+            gw_events: 0,
+            gw_span: None,
         }
     }
 
@@ -153,6 +203,87 @@ impl Truth {
 
     pub fn ready(&mut self, org: usize, t: i64) {
         self.org_event(org, t);
+        let o = &mut self.orgs[org];
+        if let (Some(g), Some(since)) = (o.named_gw, o.open_since) {
+            self.gws[g].startups.push(t - since);
+        }
+        self.outcome(org, 0);
+    }
+
+    /// A handout's outcome (0 started, else the failure class).
+    fn outcome(&mut self, org: usize, i: usize) {
+        if std::mem::take(&mut self.orgs[org].pending) {
+            self.outcomes[i] += 1;
+        }
+    }
+
+    /// One of the gateway's own lines was written at `t`; `event`: one gwmon recognizes as an
+    /// event (not `Notifying Ganymede…` or `Gateway shutdown complete`).
+    pub fn gw_line(&mut self, gw: usize, t: i64, event: bool) {
+        let g = &mut self.gws[gw];
+        g.seen = true;
+        g.side = true;
+        if event {
+            self.gw_events += 1;
+            self.gw_span = Some(match self.gw_span {
+                Some((a, b)) => (a.min(t), b.max(t)),
+                None => (t, t),
+            });
+        }
+    }
+
+    /// A line that tells gwmon the gateway's UUID (its own, or a join through a named
+    /// allocation).
+    pub fn gw_id(&mut self, gw: usize) {
+        self.gws[gw].id_known = true;
+    }
+
+    /// A DOWN mark of the gateway (a second one while down changes nothing).
+    pub fn gw_down(&mut self, gw: usize, t: i64) {
+        let g = &mut self.gws[gw];
+        if g.down.is_none() {
+            g.down = Some((t, g.was_up));
+        }
+    }
+
+    /// An UP mark: a whole phase is a restart time.
+    pub fn gw_up(&mut self, gw: usize, t: i64) {
+        let g = &mut self.gws[gw];
+        if let Some((since, true)) = g.down.take() {
+            g.restarts.push(t - since);
+        }
+        g.down = None;
+        g.was_up = true;
+    }
+
+    /// Whether gwmon can tell which gateway a stop or rollback of `org` is about: its
+    /// allocation named the container, or the UUID is known already.
+    pub fn identifiable(&self, org: usize, gw: usize) -> bool {
+        self.orgs[org].named_gw.is_some() || self.gws[gw].id_known
+    }
+
+    /// Whether gwmon sees the gateway restarting now (its marks, with its own logs read).
+    pub fn gw_recycling(&self, gw: usize) -> bool {
+        let g = &self.gws[gw];
+        g.side && g.down.is_some()
+    }
+
+    /// An allocation of `org`; `named`: the gateway its line names (not `null`).
+    pub fn allocated_gw(&mut self, org: usize, t: i64, named: Option<usize>) {
+        self.allocated(org, t);
+        self.orgs[org].named_gw = named;
+        self.orgs[org].pending = false;
+        if let Some(g) = named {
+            let handout = self.gw_recycling(g);
+            let gs = &mut self.gws[g];
+            gs.seen = true;
+            gs.allocations += 1;
+            if handout {
+                gs.handouts += 1;
+                self.handouts += 1;
+                self.orgs[org].pending = true;
+            }
+        }
     }
 
     pub fn allocated(&mut self, org: usize, t: i64) {
@@ -182,6 +313,17 @@ impl Truth {
         self.failed += 1;
         self.by_reason[reason as usize] += 1;
         self.orgs[org].failed += 1;
+        if reason == Reason::NoGatewayAvailable {
+            self.orgs[org].refused += 1;
+        } else {
+            // Charged to the gateway the organization holds (its open allocation).
+            if self.orgs[org].open_since.is_some()
+                && let Some(g) = self.orgs[org].named_gw
+            {
+                self.gws[g].failures[reason as usize] += 1;
+            }
+            self.outcome(org, reason as usize);
+        }
         self.rate(t, 1);
         if reason == Reason::NoGatewayAvailable && !self.in_episode {
             self.in_episode = true;
@@ -229,19 +371,33 @@ impl Truth {
         let o = &mut self.orgs[org];
         let since = o.open_since.take().unwrap_or(t);
         o.held_ms += t - since;
+        if let Some(g) = o.named_gw.take() {
+            self.gws[g].held_ms += t - since;
+        }
         self.durations_ms.push(t - since);
     }
 
     pub fn rollback(&mut self, org: usize, t: i64) {
         self.org_event(org, t);
         self.rollbacks += 1;
+        self.join(org);
         self.end(org, t, false);
     }
 
     pub fn deallocated(&mut self, org: usize, t: i64, orphaned: bool) {
         self.org_event(org, t);
         self.deallocated += 1;
+        self.join(org);
         self.end(org, t, orphaned);
+    }
+
+    /// A stop or a rollback names the UUID; the org's named allocation names the container.
+    fn join(&mut self, org: usize) {
+        if self.orgs[org].open_since.is_some()
+            && let Some(g) = self.orgs[org].named_gw
+        {
+            self.gw_id(g);
+        }
     }
 
     pub fn orphaned(&mut self, org: usize, t: i64) {
@@ -274,10 +430,14 @@ impl Truth {
         (self.cur_alloc, self.cur_orph)
     }
 
-    /// The report, given the line counts of the written log.
+    /// The report, given the line counts of the written logs (the gateways' included).
     pub fn report(&self, lines_read: u64, skipped: u64) -> Report {
-        let start = self.first.unwrap_or(0);
-        let end = self.last;
+        // The window spans the events of every log, the gateways' included.
+        let (start, end) = match (self.first, self.gw_span) {
+            (Some(f), Some((a, b))) => (f.min(a), self.last.max(b)),
+            (None, Some((a, b))) => (a, b),
+            (f, None) => (f.unwrap_or(0), self.last),
+        };
         let mut this = self.clone();
         this.advance(end);
         let total = f64::from(self.pool_size);
@@ -352,7 +512,7 @@ impl Truth {
             },
             lines: Lines {
                 read: lines_read,
-                matched: self.matched,
+                matched: self.matched + self.gw_events,
                 skipped,
             },
             pool: Pool {
@@ -360,7 +520,9 @@ impl Truth {
                 total_source: "config",
                 allocated: u64::from(alloc),
                 available: i64::from(self.pool_size) - i64::from(alloc) - i64::from(orph),
-                recycling: 0,
+                recycling: (0..self.gws.len())
+                    .filter(|&g| self.gw_recycling(g))
+                    .count() as u64,
                 orphaned: u64::from(orph),
                 peak_allocated: u64::from(self.peak),
                 utilization: f64::from(alloc) / total,
@@ -406,7 +568,26 @@ impl Truth {
                 per_hour: series(&self.hours, HOUR),
                 per_day: series(&self.days, DAY),
             },
-            orgs: Orgs { distinct, top },
+            orgs: Orgs {
+                distinct,
+                top,
+                top_refused: {
+                    let mut v: Vec<TopRefused> = self
+                        .orgs
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, o)| o.refused > 0)
+                        .map(|(i, o)| TopRefused {
+                            org: self.org_ids[i].clone(),
+                            refused: o.refused,
+                        })
+                        .collect();
+                    v.sort_by(|a, b| b.refused.cmp(&a.refused).then_with(|| a.org.cmp(&b.org)));
+                    v.truncate(10);
+                    v
+                },
+            },
+            gateways: self.gateways_section(),
             anomalies: Anomalies::default(),
             expected_alerts: self
                 .incidents
@@ -430,6 +611,84 @@ impl Truth {
     }
 }
 
+/// Nearest-rank quantile of sorted values.
+fn rank(d: &[i64], q: f64) -> i64 {
+    if d.is_empty() {
+        return 0;
+    }
+    let n = d.len();
+    d[((q * n as f64).ceil() as usize).clamp(1, n) - 1]
+}
+
+fn mean(d: &[i64]) -> f64 {
+    if d.is_empty() {
+        0.0
+    } else {
+        d.iter().map(|&x| x as f64).sum::<f64>() / d.len() as f64
+    }
+}
+
+fn restarts(v: &[i64]) -> Restarts {
+    let mut d = v.to_vec();
+    d.sort_unstable();
+    Restarts {
+        count: d.len() as u64,
+        mean: mean(&d) / 1000.0,
+        p50: rank(&d, 0.5) as f64 / 1000.0,
+        p90: rank(&d, 0.9) as f64 / 1000.0,
+        max: d.last().map_or(0.0, |&x| x as f64 / 1000.0),
+    }
+}
+
+impl Truth {
+    fn gateways_section(&self) -> Gateways {
+        let side = self.side_logs;
+        let all: Vec<i64> = self.gws.iter().flat_map(|g| g.restarts.clone()).collect();
+        let by_gateway = self
+            .gws
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.seen)
+            .map(|(i, g)| {
+                let mut st = g.startups.clone();
+                st.sort_unstable();
+                GatewayRow {
+                    gateway: self.gw_names[i].clone(),
+                    id: g.id_known.then(|| self.gw_ids[i].clone()),
+                    allocations: g.allocations,
+                    failures: ByReason {
+                        no_gateway_available: 0,
+                        health_check: g.failures[1],
+                        init: g.failures[2],
+                        other: g.failures[3],
+                    },
+                    recycling_handouts: side.then_some(g.handouts),
+                    startup_ms: Startups {
+                        count: st.len() as u64,
+                        mean: mean(&st),
+                        p90: rank(&st, 0.9) as f64,
+                    },
+                    held_s: g.held_ms as f64 / 1000.0,
+                    restart_s: g.side.then(|| restarts(&g.restarts)),
+                }
+            })
+            .collect();
+        Gateways {
+            side_logs: side,
+            recycling_handouts: side.then_some(self.handouts),
+            recycling_handout_outcomes: side.then(|| Outcomes {
+                started: self.outcomes[0],
+                health_check: self.outcomes[1],
+                init: self.outcomes[2],
+                other: self.outcomes[3],
+                unfinished: self.orgs.iter().filter(|o| o.pending).count() as u64,
+            }),
+            restart_s: side.then(|| restarts(&all)),
+            by_gateway,
+        }
+    }
+}
+
 /// RFC 3339 with milliseconds, `2026-03-02T00:00:00.004Z`.
 pub fn fmt_ms(t: i64) -> String {
     let mut f = super::sink::TimeFmt::default();
@@ -448,6 +707,7 @@ pub struct Report {
     pub rate: Rates,
     pub orgs: Orgs,
     pub anomalies: Anomalies,
+    pub gateways: Gateways,
     /// Not a report key: the alerts gwmon's default rules must raise for the incidents
     /// (refusals, orphans), as the simulator knows them.
     pub expected_alerts: Vec<ExpectedAlert>,
@@ -554,6 +814,59 @@ pub struct RatePoint {
 pub struct Orgs {
     pub distinct: u64,
     pub top: Vec<TopOrg>,
+    pub top_refused: Vec<TopRefused>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct TopRefused {
+    pub org: String,
+    pub refused: u64,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Gateways {
+    pub side_logs: bool,
+    pub recycling_handouts: Option<u64>,
+    pub recycling_handout_outcomes: Option<Outcomes>,
+    pub restart_s: Option<Restarts>,
+    pub by_gateway: Vec<GatewayRow>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Outcomes {
+    pub started: u64,
+    pub health_check: u64,
+    pub init: u64,
+    pub other: u64,
+    pub unfinished: u64,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Restarts {
+    pub count: u64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub max: f64,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct GatewayRow {
+    pub gateway: String,
+    pub id: Option<String>,
+    pub allocations: u64,
+    pub failures: ByReason,
+    pub recycling_handouts: Option<u64>,
+    pub startup_ms: Startups,
+    pub held_s: f64,
+    pub restart_s: Option<Restarts>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Startups {
+    pub count: u64,
+    pub mean: f64,
+    pub p90: f64,
 }
 
 #[derive(Serialize, Debug, Clone)]

@@ -390,6 +390,114 @@ fn hostile_log(ids: &[String]) -> String {
     out
 }
 
+/// What the gateways' own logs add to the exposition equals the simulator's truth, and nothing
+/// of it is exported as 0 when those logs are not read.
+#[test]
+fn gateway_side_figures_are_exported_only_when_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, gw) = (dir.path().join("svc.log"), dir.path().join("gw"));
+    let truth_path = dir.path().join("truth.json");
+    ok(
+        &run(
+            &[
+                "simulate",
+                "--seed",
+                "3",
+                "--hours",
+                "48",
+                "--pool-size",
+                "8",
+                "--out",
+                s(&log),
+                "--truth",
+                s(&truth_path),
+                "--gateway-logs",
+                s(&gw),
+            ],
+            None,
+        ),
+        "gwmon simulate",
+    );
+    let truth: Value = serde_json::from_slice(&std::fs::read(&truth_path).unwrap()).unwrap();
+    let mut files: Vec<String> = std::fs::read_dir(&gw)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    files.sort();
+    let mut args = vec!["report", "--prometheus", "--pool-size", "8", s(&log)];
+    args.extend(files.iter().map(String::as_str));
+    let text = ok(&run(&args, None), "gwmon report --prometheus");
+    if let Some(promtool) = tool(&["promtool"]) {
+        promtool_check_metrics(&promtool, &text, "the report with gateway logs");
+    }
+    let samples = parse_exposition(&text, false);
+    let get = |name: &str, key: &str, val: &str| {
+        samples
+            .iter()
+            .find(|x| x.name == name && label(x, key) == Some(val))
+            .map(|x| x.value)
+    };
+    let g = &truth["gateways"];
+    for outcome in ["started", "health_check", "init", "other"] {
+        assert_eq!(
+            get("gwmon_gateway_recycling_handouts_total", "outcome", outcome),
+            g["recycling_handout_outcomes"][outcome].as_f64(),
+            "{outcome}"
+        );
+    }
+    let count = sample_value(&text, "gwmon_gateway_restart_duration_seconds_count");
+    assert_eq!(count, g["restart_s"]["count"].as_f64());
+    let inf = get(
+        "gwmon_gateway_restart_duration_seconds_bucket",
+        "le",
+        "+Inf",
+    );
+    assert_eq!(inf, count);
+    let sum = sample_value(&text, "gwmon_gateway_restart_duration_seconds_sum").unwrap();
+    let mean = g["restart_s"]["mean"].as_f64().unwrap();
+    assert!(
+        (sum - mean * count.unwrap()).abs() < 1e-6 * sum,
+        "{sum} vs {mean}"
+    );
+    for row in g["by_gateway"].as_array().unwrap() {
+        let name = row["gateway"].as_str().unwrap();
+        assert_eq!(
+            get("gwmon_pool_member_allocations_total", "gateway", name),
+            row["allocations"].as_f64(),
+            "{name}"
+        );
+        let hc = samples
+            .iter()
+            .find(|x| {
+                x.name == "gwmon_pool_member_allocation_failures_total"
+                    && label(x, "gateway") == Some(name)
+                    && label(x, "reason") == Some("health_check")
+            })
+            .map(|x| x.value);
+        assert_eq!(hc, row["failures"]["health_check"].as_f64(), "{name}");
+    }
+    assert_eq!(
+        sample_value(&text, "gwmon_pool_recycling_gateways"),
+        truth["pool"]["recycling"].as_f64()
+    );
+
+    let text = ok(
+        &run(
+            &["report", "--prometheus", "--pool-size", "8", s(&log)],
+            None,
+        ),
+        "gwmon report --prometheus without gateway logs",
+    );
+    for absent in [
+        "gwmon_pool_recycling_gateways",
+        "gwmon_gateway_recycling_handouts_total",
+        "gwmon_gateway_restart_duration_seconds",
+    ] {
+        assert!(!text.contains(absent), "{absent} without gateway logs");
+    }
+    assert!(text.contains("gwmon_pool_member_allocations_total{gateway=\"gw-pool-1\"}"));
+}
+
 // ---- a. The exposition passes promtool check metrics and parses as OpenMetrics ----------------
 
 #[test]

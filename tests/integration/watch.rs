@@ -229,7 +229,7 @@ fn events_follow_streams_each_event_once_across_rotations() {
     std::fs::write(&log, "").unwrap();
     let mut child = Proc(
         gwmon()
-            .args(["events", "--follow", "--from-start"])
+            .args(["events", "--follow", "--from-start", "--no-pool-status"])
             .arg(&log)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -378,4 +378,75 @@ impl WaitRef for std::process::Child {
         }
         s
     }
+}
+
+/// `gwmon events --follow` derives the gateways' marks and the pool's status live: a stop is a
+/// `gateway_down` of the container the allocation named, its ready signal in the gateway's own
+/// log a `gateway_up` with the restart time, each followed by the pool's figures.
+#[test]
+fn events_follow_derives_gateway_marks_and_pool_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let (svc, gw) = (
+        dir.path().join("ganymede.log"),
+        dir.path().join("gw-pool-3.log"),
+    );
+    std::fs::write(&svc, "").unwrap();
+    std::fs::write(&gw, "").unwrap();
+    let mut child = Proc(
+        gwmon()
+            .args(["events", "--follow", "--from-start", "--pool-size", "4"])
+            .arg(&svc)
+            .arg(&gw)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let rx = lines_of(&mut child.0);
+    let next = |want: &str| -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let l = rx
+                .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+                .unwrap_or_else(|_| panic!("no {want} event"));
+            let v: serde_json::Value = serde_json::from_str(&l).unwrap();
+            if v["event"] == want {
+                return v;
+            }
+        }
+    };
+    let org = "00000000-0000-4000-8000-00000000abcd";
+    // The gateway's own log first: it is up (its first mark), so it is watched.
+    let ready = |t: &str| {
+        line(
+            t,
+            "INFO",
+            "GATEWAY_READY",
+            "Successfully signaled ready to Ganymede",
+        )
+    };
+    append(&gw, &ready("2026-03-04T07:59:00.000Z"));
+    let st = next("pool_status");
+    assert_eq!(st["recycling"], 0, "{st}");
+    append(&svc, &alloc_cycle(org, 3, 0, 10));
+    let st = next("pool_status");
+    assert_eq!(
+        (st["allocated"].as_u64(), st["available"].as_i64()),
+        (Some(1), Some(3))
+    );
+    let down = next("gateway_down");
+    assert_eq!(down["gateway"], "gw-pool-3", "{down}");
+    assert_eq!(down["cause"], "stop");
+    let st = next("pool_status");
+    assert_eq!(
+        (st["allocated"].as_u64(), st["recycling"].as_u64()),
+        (Some(0), Some(1))
+    );
+    append(&gw, &ready("2026-03-04T08:10:45.020Z"));
+    let up = next("gateway_up");
+    assert_eq!(up["gateway"], "gw-pool-3");
+    assert_eq!(up["restart_s"], 45.0, "{up}");
+    assert_eq!(next("pool_status")["recycling"], 0);
+    unsafe_terminate(&child.0);
+    assert!(child.0.wait().unwrap().success());
 }

@@ -55,6 +55,8 @@ impl Sim {
                 org: org.into(),
                 gateway: format!("gw-{org}"),
                 port: None,
+                gateway_id: None,
+                recycling: false,
             },
         );
     }
@@ -66,6 +68,8 @@ impl Sim {
                 org: org.into(),
                 reason: Reason::NoGatewayAvailable,
                 message: "no_gateway_available".into(),
+                gateway: None,
+                gateway_id: None,
             },
         );
     }
@@ -77,6 +81,8 @@ impl Sim {
                 org: org.into(),
                 reason: Reason::HealthCheck,
                 message: "Gateway health check failed".into(),
+                gateway: None,
+                gateway_id: None,
             },
         );
     }
@@ -85,7 +91,8 @@ impl Sim {
             secs,
             Kind::Deallocated {
                 org: org.into(),
-                gateway: "g".into(),
+                gateway: None,
+                gateway_id: "g".into(),
                 duration_s: None,
             },
         );

@@ -101,7 +101,8 @@ impl<W: Write> Sim<W> {
             ALLOC,
             &format!("Allocated {name} (port {port}, upstream 172.17.0.1:{port}) to org {id}"),
         )?;
-        self.truth.allocated(org, t);
+        let named = (name != "null").then_some(gw);
+        self.truth.allocated_gw(org, t, named);
         self.gateways[gw].holder = Some(org);
         self.orgs[org].hold = Hold::Allocated { gw };
         let dt = self.rng.range(5, 40);
@@ -113,13 +114,14 @@ impl<W: Write> Sim<W> {
         )?;
         let dt = self.rng.range(0, 1);
         let t = self.emit(t + dt, Prio::Info, ALLOC, "Checking gateway health...")?;
-        // A gateway handed out while its container is still restarting tends to fail.
-        let restarting = t - self.gateways[gw].released_at < 90 * SECOND;
-        let p_health = if restarting { 0.25 } else { 0.02 };
+        // A gateway handed out while its container is still restarting fails its health check
+        // unless the container comes up within the check's 5 seconds.
+        let up_at = self.gateways[gw].up_at;
+        let restarting = up_at > t;
         let glitch = std::mem::take(&mut self.glitch);
         let fate = if glitch {
             Fate::Init
-        } else if self.rng.chance(p_health) {
+        } else if (restarting && up_at >= t + 5000) || self.rng.chance(0.01) {
             Fate::Health
         } else if self.rng.chance(0.01) {
             Fate::Init
@@ -130,6 +132,10 @@ impl<W: Write> Sim<W> {
         };
         let health_ms = match fate {
             Fate::Health => 5000 + self.rng.range(0, 40),
+            // Healthy once the container is up.
+            _ if restarting => {
+                (up_at - t + self.rng.lognormal(300.0, 0.5, 50.0, 2000.0) as i64).min(4990)
+            }
             _ => self.rng.lognormal(700.0, 0.6, 120.0, 4800.0) as i64,
         };
         // Big pages now and then, so some lines exceed Docker's 16 KiB piece.
@@ -196,6 +202,18 @@ impl<W: Write> Sim<W> {
             Fate::Ok | Fate::Health => {}
         }
         let id = self.orgs[org].id.clone();
+        // The gateway takes its organization (its own log names both).
+        let uuid = self.gateways[f.gw].uuid.clone();
+        self.gw_line(
+            f.gw,
+            t,
+            Prio::Info,
+            STATE,
+            &format!("Initialized for org: {id}, gateway: {uuid}"),
+        )?;
+        if self.side_logs() {
+            self.truth.gw_id(f.gw);
+        }
         let t = self.emit(
             t,
             Prio::Info,
@@ -343,9 +361,16 @@ impl<W: Write> Sim<W> {
             t
         } else {
             let t = self.emit(t + dt, Prio::Info, CLEANUP, "✅ Gateway returned to pool")?;
+            let seen = self.truth.identifiable(org, gw);
             self.truth.rollback(org, t);
+            if seen {
+                self.truth.gw_down(gw, t);
+            }
             self.gateways[gw].holder = None;
-            self.gateways[gw].released_at = t;
+            // Its container restarts, unless a restart is still going on.
+            if self.gateways[gw].up_at <= t {
+                self.restart(t, gw, true);
+            }
             self.orgs[org].hold = Hold::None;
             let dt = self.rng.range(1, 20);
             let t = if self.rng.chance(0.1) {
@@ -371,8 +396,15 @@ impl<W: Write> Sim<W> {
         Ok(())
     }
 
-    /// `POST /gateway/stop`: the allocation ends at the `Stopping` line.
-    pub(super) fn stop(&mut self, t: i64, org: usize, gw: usize, orphaned: bool) -> io::Result<()> {
+    /// `POST /gateway/stop`: the allocation ends at the `Stopping` line (a DOWN mark). Returns
+    /// its time.
+    pub(super) fn stop(
+        &mut self,
+        t: i64,
+        org: usize,
+        gw: usize,
+        orphaned: bool,
+    ) -> io::Result<i64> {
         let id = self.orgs[org].id.clone();
         let uuid = self.gateways[gw].uuid.clone();
         let t = self.emit(
@@ -381,9 +413,13 @@ impl<W: Write> Sim<W> {
             DEALLOC,
             &format!("Stopping gateway {uuid} for org {id}"),
         )?;
+        let seen = self.truth.identifiable(org, gw);
         self.truth.deallocated(org, t, orphaned);
+        if seen {
+            self.truth.gw_down(gw, t);
+        }
+        let stopped = t;
         self.gateways[gw].holder = None;
-        self.gateways[gw].released_at = t;
         let o = &mut self.orgs[org];
         o.hold = Hold::None;
         o.epoch += 1;
@@ -419,6 +455,6 @@ impl<W: Write> Sim<W> {
             },
             self.gateways.iter().filter(|g| g.holder.is_some()).count()
         );
-        Ok(())
+        Ok(stopped)
     }
 }
