@@ -27,14 +27,6 @@ pub(super) enum State {
     },
 }
 
-/// When an input was last heard of.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Seen {
-    pub at: Millis,
-    /// A line was read then (else: the input has been watched since `at`, without a line).
-    pub line: bool,
-}
-
 /// An exhaustion incident: the refusals and episodes since its first refusal, while its alert
 /// is in progress (kept firing over calm moments by `keep_firing_for`).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -582,46 +574,6 @@ impl Engine {
         }
     }
 
-    /// Judge `log_silent` at this clock (the wall clock of a live run); `None` in a replay.
-    pub fn set_read_clock(&mut self, clock: Option<Millis>) {
-        self.read_clock = clock;
-    }
-
-    /// The input `name` is watched from `at` on (a live run's start): a path that never gets a
-    /// line goes silent too.
-    pub fn input_watched(&mut self, name: &str, at: Millis) {
-        self.inputs
-            .entry(name.to_owned())
-            .or_insert(Seen { at, line: false });
-    }
-
-    /// A line was read from the input `name` at `at`. Returns whether it was silent until now
-    /// (then `log_silent` should be evaluated at once, to resolve).
-    pub fn input_seen(&mut self, name: &str, at: Millis) -> bool {
-        let seen = self
-            .inputs
-            .entry(name.to_owned())
-            .or_insert(Seen { at, line: true });
-        seen.at = seen.at.max(at);
-        seen.line = true;
-        self.instances
-            .contains_key(&(Rule::LogSilent, name.to_owned()))
-    }
-
-    /// When each input was last read from.
-    pub fn inputs(&self) -> &BTreeMap<String, Seen> {
-        &self.inputs
-    }
-
-    /// Whether an input is silent now (`log_silent` firing).
-    pub fn silent_inputs(&self) -> Vec<String> {
-        self.instances
-            .iter()
-            .filter(|((r, _), i)| *r == Rule::LogSilent && matches!(i.state, State::Firing { .. }))
-            .map(|((_, k), _)| k.clone())
-            .collect()
-    }
-
     /// The alerts still firing when a replay of history hands over to live following (`watch
     /// --from-start`, `top`): evaluated at `now`, each told once as it is now, with no repeat
     /// due at once.
@@ -710,36 +662,6 @@ impl Engine {
     }
 }
 
-/// The instances map, stored as a list of entries (JSON keys must be strings), with each rule
-/// as its number (the form of earlier `gwmon check` state files).
-mod entries {
-    use std::collections::BTreeMap;
-
-    use serde::de::Error as _;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use super::{Instance, InstanceId, Rule};
-
-    pub fn serialize<S: Serializer>(
-        m: &BTreeMap<InstanceId, Instance>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.collect_seq(m.iter().map(|((r, k), v)| ((r.index(), k), v)))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<BTreeMap<InstanceId, Instance>, D::Error> {
-        let v = Vec::<((u8, String), Instance)>::deserialize(d)?;
-        v.into_iter()
-            .map(|((i, k), inst)| {
-                let r = Rule::from_index(i).ok_or_else(|| D::Error::custom("unknown rule"))?;
-                Ok(((r, k), inst))
-            })
-            .collect()
-    }
-}
-
 /// `rule{k="v",…}`: the identity used for deduplication.
 pub fn fingerprint(rule: &str, labels: &BTreeMap<String, String>) -> String {
     let mut s = rule.to_owned();
@@ -755,6 +677,11 @@ pub fn fingerprint(rule: &str, labels: &BTreeMap<String, String>) -> String {
     s.push('}');
     s
 }
+
+mod entries;
+mod inputs;
+
+pub use inputs::Seen;
 
 #[cfg(test)]
 mod tests;
