@@ -148,7 +148,7 @@ impl InputRecognizer {
         // else by its file's name.
         let emitter = emitter
             .as_deref()
-            .or(stream.as_deref())
+            .or(stream.as_deref().map(|s| pool_container(s).unwrap_or(s)))
             .or(self.file_gateway.as_deref());
         match self.recognizer.recognize(classified, emitter) {
             Recognized::Event(kind) => {
@@ -213,18 +213,57 @@ pub fn stream_of_file(path: Option<&std::path::Path>) -> Option<String> {
     crate::decode::prefix::cri_file_stream(name)
 }
 
-/// The container a log file's name holds: its name up to the first `.`
-/// (`gw-pool-3.log`, `gw-pool-3.log.1.gz` → `gw-pool-3`).
+/// The container a log file's name holds: a pool container's name in it (`gw-pool-N`, as the
+/// service names them: `docker-gw-pool-3-json.log` → `gw-pool-3`), else its name up to the
+/// first `.` (`gw-pool-3.log`, `gw-pool-3.log.1.gz` → `gw-pool-3`).
 pub fn gateway_of_file(path: Option<&std::path::Path>) -> Option<String> {
     let name = path?.file_name()?.to_str()?;
+    if let Some(c) = pool_container(name) {
+        return Some(c.to_owned());
+    }
     let stem = name.split('.').next()?;
     (!stem.is_empty()).then(|| stem.to_owned())
+}
+
+/// The first `gw-pool-N` in `s` (a compose service `gw-pool-3-1`, a file name), the name the
+/// service's `Allocated gw-pool-N …` lines use.
+pub fn pool_container(s: &str) -> Option<&str> {
+    const P: &str = "gw-pool-";
+    let mut from = 0;
+    while let Some(i) = s[from..].find(P) {
+        let start = from + i;
+        let digits = s[start + P.len()..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        if digits > 0 {
+            return Some(&s[start..start + P.len() + digits]);
+        }
+        from = start + P.len();
+    }
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::event::Kind;
+
+    #[test]
+    fn a_file_or_stream_name_holds_its_container() {
+        let of = |n: &str| gateway_of_file(Some(std::path::Path::new(n)));
+        assert_eq!(of("/logs/gw-pool-3.log.1.gz").as_deref(), Some("gw-pool-3"));
+        assert_eq!(
+            of("docker-gw-pool-12-json.log").as_deref(),
+            Some("gw-pool-12")
+        );
+        assert_eq!(of("gateway-a.log").as_deref(), Some("gateway-a"));
+        assert_eq!(of(".hidden"), None);
+        assert_eq!(pool_container("gw-pool-3-1"), Some("gw-pool-3"));
+        assert_eq!(pool_container("gw-pool-x gw-pool-7"), Some("gw-pool-7"));
+        assert_eq!(pool_container("gw-pool-"), None);
+        assert_eq!(pool_container("ganymede-1"), None);
+    }
 
     fn piece(line: u64, text: &str, last: bool) -> Hit {
         Hit {
