@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::alert::config::Alerts;
+use crate::units::Dur;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -26,6 +27,8 @@ pub struct PoolSection {
     /// Gateways in the pool; unset: the latest pool snapshot in the logs.
     pub size: Option<u64>,
     pub max_orgs: usize,
+    /// A silence this long without any lifecycle line is a gap (marked in the HTML report).
+    pub gap_after: Dur,
 }
 
 impl Default for PoolSection {
@@ -33,6 +36,7 @@ impl Default for PoolSection {
         PoolSection {
             size: None,
             max_orgs: 10_000,
+            gap_after: Dur::secs(2 * 3600),
         }
     }
 }
@@ -46,6 +50,9 @@ pub const DEFAULT_TOML: &str = r#"# gwmon configuration. Every key can also be s
 # size = 8
 # Organizations tracked one by one; the rest are folded into "other".
 max_orgs = 10000
+# A silence this long without any gateway lifecycle line is a gap: marked on the HTML report's
+# time axis (gwmon cannot tell a quiet pool from a log that stopped being written).
+gap_after = "2h"
 
 [alerts]
 # How often lasting conditions are evaluated between events (event time).
@@ -227,6 +234,9 @@ fn check(c: &Config) -> anyhow::Result<()> {
     }
     if c.pool.max_orgs == 0 {
         bail!("pool.max_orgs must be at least 1");
+    }
+    if c.pool.gap_after.ms() <= 0 {
+        bail!("pool.gap_after must be longer than 0s");
     }
     Ok(())
 }

@@ -10,9 +10,11 @@ use foldhash::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::event::{DownCause, Event, Kind, Millis, Reason, Snapshot};
+use history::{Composition, History};
 
 mod dist;
 pub mod gateways;
+pub mod history;
 mod marks;
 
 pub use dist::Dist;
@@ -32,11 +34,15 @@ type StatusFigures = (u64, u64, Option<u64>, Option<i64>, Option<u64>);
 
 /// Settings that change what the model reports.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PoolConfig {
     /// Pool size given by the operator; else the latest snapshot's total.
     pub pool_size: Option<u64>,
     /// Organizations tracked one by one; the rest are folded into `other`.
     pub max_orgs: usize,
+    /// A silence longer than this without a lifecycle event is a gap of the history
+    /// (`pool.gap_after`).
+    pub gap_ms: Millis,
 }
 
 impl Default for PoolConfig {
@@ -44,6 +50,7 @@ impl Default for PoolConfig {
         PoolConfig {
             pool_size: None,
             max_orgs: 10_000,
+            gap_ms: 2 * HOUR,
         }
     }
 }
@@ -167,6 +174,9 @@ pub struct Pool {
     /// The figures of the last `pool_status`.
     #[serde(skip)]
     last_status: Option<StatusFigures>,
+    /// Per hour and spans, for charts (not carried across `gwmon check` runs).
+    #[serde(skip)]
+    pub history: History,
 }
 
 impl Pool {
@@ -259,6 +269,8 @@ impl Pool {
         }
         if self.counting {
             let dt = t - now;
+            let c = self.composition();
+            self.history.integrate(now, t, c);
             if let Some(total) = self.total() {
                 self.known_ms += dt;
                 if total > 0 {
@@ -270,6 +282,17 @@ impl Pool {
             }
         }
         self.now = Some(t);
+    }
+
+    /// The pool's figures now, for the history.
+    fn composition(&self) -> Composition {
+        Composition {
+            allocated: self.allocated(),
+            orphaned: self.orphaned_open,
+            recycling: self.recycling(),
+            available: self.available(),
+            total: self.total(),
+        }
     }
 
     fn org_stats(&mut self, org: &str) -> &mut OrgStats {
@@ -354,6 +377,7 @@ impl Pool {
         let counting = self.counting;
         if counting {
             self.counters.matched += 1;
+            self.history.event(t, self.cfg.gap_ms);
         }
         match &mut ev.kind {
             Kind::AllocAttempt { org } => {
@@ -412,6 +436,7 @@ impl Pool {
                 );
                 self.in_episode = false;
                 if counting {
+                    self.history.allocated(t);
                     self.counters.allocated += 1;
                     let org = org.clone();
                     self.org_stats(&org).allocated += 1;
@@ -421,6 +446,7 @@ impl Pool {
             }
             Kind::Reused { org } => {
                 if counting {
+                    self.history.reused(t);
                     self.counters.reused += 1;
                     let org = org.clone();
                     self.org_stats(&org);
@@ -456,8 +482,16 @@ impl Pool {
                 reason,
                 gateway,
                 gateway_id,
-                ..
+                message,
             } => {
+                if counting {
+                    self.history.failed(t, *reason);
+                    if *reason == Reason::NoGatewayAvailable {
+                        self.history.refused(t, !self.in_episode);
+                    } else {
+                        self.history.error(t, reason.as_str(), message);
+                    }
+                }
                 // A failure after an allocation is charged to the gateway the org held.
                 if let Some(o) = self.open.get(org.as_str())
                     && *reason != Reason::NoGatewayAvailable
@@ -524,7 +558,10 @@ impl Pool {
                     self.counters.deallocated += 1;
                 }
             }
-            Kind::Orphaned { org, .. } => {
+            Kind::Orphaned { org, error } => {
+                if counting {
+                    self.history.error(t, "orphaned", error);
+                }
                 match self.open.get_mut(org.as_str()) {
                     Some(o) if o.orphaned => {}
                     Some(o) => {
@@ -550,8 +587,9 @@ impl Pool {
                     self.peak_open = self.peak_open.max(self.open.len() as u64);
                 }
             }
-            Kind::DeallocFailed { .. } => {
+            Kind::DeallocFailed { message, .. } => {
                 if counting {
+                    self.history.error(t, "dealloc_failed", message);
                     self.counters.dealloc_failed += 1;
                 }
             }
@@ -651,6 +689,7 @@ mod tests {
         Pool::new(PoolConfig {
             pool_size: size,
             max_orgs: 100,
+            ..PoolConfig::default()
         })
     }
 
@@ -841,6 +880,7 @@ mod tests {
         let mut p = Pool::new(PoolConfig {
             pool_size: Some(10),
             max_orgs: 2,
+            ..PoolConfig::default()
         });
         for (i, o) in ["a", "b", "c", "d"].iter().enumerate() {
             apply(&mut p, i as i64, alloc(o));

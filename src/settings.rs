@@ -174,6 +174,7 @@ fn pool_config(a: &PoolArgs, cfg: &Config) -> PoolConfig {
     PoolConfig {
         pool_size: a.pool_size.or(cfg.pool.size),
         max_orgs: a.max_orgs.map_or(cfg.pool.max_orgs, |n| n as usize),
+        gap_ms: cfg.pool.gap_after.ms(),
     }
 }
 

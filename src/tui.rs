@@ -364,6 +364,7 @@ mod tests {
         let mut pool = Pool::new(PoolConfig {
             pool_size: Some(2),
             max_orgs: 10,
+            ..PoolConfig::default()
         });
         let mut engine = Engine::new(crate::alert::Alerts::default());
         let mut act = Activity::default();

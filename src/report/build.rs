@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::schema::*;
 use crate::event::Reason;
-use crate::pool::{DAY, Dist, HOUR, Open, Pool};
+use crate::pool::{DAY, Dist, HOUR, Open, Pool, history};
 use crate::recognize::ReadStats;
 use crate::units::{Millis, fmt_time, natural_cmp};
 
@@ -26,7 +26,7 @@ fn top_refused(pool: &Pool) -> Vec<OrgRefused> {
 }
 
 fn restart_figures(d: &Dist) -> RestartFigures {
-    let s = durations(d, 1000.0);
+    let s = durations(d, 1000.0, &[]);
     RestartFigures {
         count: s.count,
         mean: s.mean,
@@ -44,7 +44,7 @@ fn gateways(pool: &Pool) -> GatewaysSection {
         .by_name
         .iter()
         .map(|(name, gw)| {
-            let st = durations(&gw.startup, 1.0);
+            let st = durations(&gw.startup, 1.0, &[]);
             GatewayFigures {
                 gateway: name.clone(),
                 id: gw.id.clone(),
@@ -82,13 +82,30 @@ fn gateways(pool: &Pool) -> GatewaysSection {
     }
 }
 
-/// A distribution's summary in seconds (or in the unit `scale` divides milliseconds into).
-pub fn durations(d: &Dist, scale: f64) -> Durations {
+/// Upper bounds of the allocation-duration histogram (seconds): a minute to a week.
+pub const HELD_BOUNDS_S: [f64; 15] = [
+    60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 43200.0, 86400.0,
+    172800.0, 345600.0, 604800.0,
+];
+/// Upper bounds of the start-up histogram (milliseconds): a quarter second to a minute.
+pub const STARTUP_BOUNDS_MS: [f64; 14] = [
+    250.0, 500.0, 750.0, 1000.0, 1500.0, 2000.0, 3000.0, 4000.0, 5000.0, 7500.0, 10000.0, 15000.0,
+    30000.0, 60000.0,
+];
+
+/// A distribution's summary in seconds (or in the unit `scale` divides milliseconds into), with
+/// a histogram over `bounds` (in that unit).
+pub fn durations(d: &Dist, scale: f64, bounds: &[f64]) -> Durations {
     let n = d.count();
     if n == 0 {
         return Durations::default();
     }
     let q = |q: f64| d.quantile(q) as f64 / scale;
+    let mut counts = vec![0u64; bounds.len() + 1];
+    for v in d.hist.iter_recorded() {
+        let x = d.hist.median_equivalent(v.value_iterated_to()) as f64 / scale;
+        counts[bounds.partition_point(|le| *le < x)] += v.count_at_value();
+    }
     Durations {
         count: n,
         mean: d.sum_ms as f64 / n as f64 / scale,
@@ -96,7 +113,57 @@ pub fn durations(d: &Dist, scale: f64) -> Durations {
         p90: q(0.9),
         p99: q(0.99),
         max: d.max_ms as f64 / scale,
+        histogram: counts
+            .into_iter()
+            .enumerate()
+            .map(|(i, count)| HistBucket {
+                le: bounds.get(i).copied(),
+                count,
+            })
+            .collect(),
     }
+}
+
+fn span(s: &history::Span, end: Option<Millis>) -> Span {
+    let stop = s.end.or(end).unwrap_or(s.start);
+    Span {
+        start: fmt_time(s.start),
+        end: s.end.map(fmt_time),
+        s: (stop - s.start).max(0) as f64 / 1000.0,
+        count: s.count,
+    }
+}
+
+/// The pool per hour (time-weighted means over the covered part of each hour).
+fn pool_history(pool: &Pool) -> Vec<PoolHour> {
+    let mean = |area: f64, ms: i64| (ms > 0).then(|| area / ms as f64);
+    pool.history
+        .hours
+        .iter()
+        .filter(|(_, h)| h.covered_ms > 0)
+        .map(|(hour, h)| PoolHour {
+            start: fmt_time(hour * HOUR),
+            allocated: h.allocated / h.covered_ms as f64,
+            orphaned: h.orphaned / h.covered_ms as f64,
+            recycling: mean(h.recycling, h.recycling_ms),
+            available: mean(h.available, h.total_ms),
+            total: mean(h.total, h.total_ms),
+        })
+        .collect()
+}
+
+fn errors(pool: &Pool) -> Vec<ErrorRecord> {
+    let mut v: Vec<&history::ErrorSeen> = pool.history.errors.iter().collect();
+    v.sort_by(|a, b| b.last.cmp(&a.last).then_with(|| a.message.cmp(&b.message)));
+    v.into_iter()
+        .map(|e| ErrorRecord {
+            kind: e.kind.clone(),
+            message: e.message.clone(),
+            count: e.count,
+            first: fmt_time(e.first),
+            last: fmt_time(e.last),
+        })
+        .collect()
 }
 
 /// The report of the pool's window so far. `read` holds the read-side counts.
@@ -178,6 +245,7 @@ pub fn build(pool: &Pool, read: &ReadStats) -> Report {
             utilization: pool.utilization(),
             utilization_mean: (pool.known_ms > 0).then(|| pool.util_area / pool.known_ms as f64),
             consistent: pool.consistent(),
+            history: pool_history(pool),
             last_snapshot: pool.snapshot.map(|(t, s)| SnapshotRecord {
                 time: fmt_time(t),
                 total: s.total,
@@ -208,12 +276,19 @@ pub fn build(pool: &Pool, read: &ReadStats) -> Report {
             open: pool.open.len() as u64,
             dealloc_failed: c.dealloc_failed,
         },
-        durations_s: durations(&pool.durations, 1000.0),
+        durations_s: durations(&pool.durations, 1000.0, &HELD_BOUNDS_S),
         exhaustion: Exhaustion {
             failures: c.exhaustion_failures,
             episodes: c.exhaustion_episodes,
             exhausted_s: (total.is_some() && pool.first.is_some())
                 .then(|| pool.exhausted_ms as f64 / 1000.0),
+            periods: pool
+                .history
+                .exhaustion
+                .iter()
+                .map(|p| span(p, end))
+                .collect(),
+            periods_dropped: pool.history.exhaustion_dropped,
         },
         rate: rates(pool),
         orgs: Orgs {
@@ -238,7 +313,7 @@ pub fn build(pool: &Pool, read: &ReadStats) -> Report {
             }),
         },
         alerts: Vec::new(),
-        startup_ms: durations(&pool.startup, 1.0),
+        startup_ms: durations(&pool.startup, 1.0, &STARTUP_BOUNDS_MS),
         open_longest,
         longest: pool
             .longest
@@ -251,6 +326,9 @@ pub fn build(pool: &Pool, read: &ReadStats) -> Report {
                 orphaned: false,
             })
             .collect(),
+        gaps: pool.history.gaps.iter().map(|g| span(g, end)).collect(),
+        gaps_dropped: pool.history.gaps_dropped,
+        errors: errors(pool),
     }
 }
 
@@ -260,28 +338,60 @@ fn rates(pool: &Pool) -> Rate {
     let (Some(first), Some(end)) = (pool.first, pool.now) else {
         return Rate::default();
     };
-    let bucket = |start: Millis, (a, f): (u64, u64)| Bucket {
+    // Per hour: (allocated, failed) from the model, reuses and failures by reason from the
+    // history.
+    #[derive(Default, Clone, Copy)]
+    struct Counts {
+        allocated: u64,
+        failed: u64,
+        reused: u64,
+        by_reason: [u64; 4],
+    }
+    let mut hours: BTreeMap<i64, Counts> = BTreeMap::new();
+    for (h, (a, f)) in &pool.per_hour {
+        let c = hours.entry(*h).or_default();
+        c.allocated += a;
+        c.failed += f;
+    }
+    for (h, x) in &pool.history.hours {
+        if x.reused > 0 || x.failed_by_reason.iter().any(|n| *n > 0) {
+            let c = hours.entry(*h).or_default();
+            c.reused += x.reused;
+            for (i, n) in x.failed_by_reason.iter().enumerate() {
+                c.by_reason[i] += n;
+            }
+        }
+    }
+    let bucket = |start: Millis, c: Counts| Bucket {
         start: fmt_time(start),
-        allocated: a,
-        failed: f,
+        allocated: c.allocated,
+        failed: c.failed,
+        reused: c.reused,
+        failures_by_reason: FailuresByReason {
+            no_gateway_available: c.by_reason[Reason::NoGatewayAvailable as usize],
+            health_check: c.by_reason[Reason::HealthCheck as usize],
+            init: c.by_reason[Reason::Init as usize],
+            other: c.by_reason[Reason::Other as usize],
+        },
     };
     let (h0, h1) = (first.div_euclid(HOUR), end.div_euclid(HOUR));
     let contiguous = h1 - h0 <= 10 * 366 * 24;
     let per_hour = if contiguous {
         (h0..=h1)
-            .map(|h| bucket(h * HOUR, pool.per_hour.get(&h).copied().unwrap_or_default()))
+            .map(|h| bucket(h * HOUR, hours.get(&h).copied().unwrap_or_default()))
             .collect()
     } else {
-        pool.per_hour
-            .iter()
-            .map(|(h, v)| bucket(h * HOUR, *v))
-            .collect()
+        hours.iter().map(|(h, v)| bucket(h * HOUR, *v)).collect()
     };
-    let mut days: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
-    for (h, (a, f)) in &pool.per_hour {
+    let mut days: BTreeMap<i64, Counts> = BTreeMap::new();
+    for (h, c) in &hours {
         let d = days.entry((h * HOUR).div_euclid(DAY)).or_default();
-        d.0 += a;
-        d.1 += f;
+        d.allocated += c.allocated;
+        d.failed += c.failed;
+        d.reused += c.reused;
+        for i in 0..4 {
+            d.by_reason[i] += c.by_reason[i];
+        }
     }
     let (d0, d1) = (first.div_euclid(DAY), end.div_euclid(DAY));
     let per_day = if contiguous {

@@ -29,6 +29,56 @@ pub struct Report {
     pub open_longest: Vec<OpenAllocation>,
     /// The longest completed allocations, longest first.
     pub longest: Vec<OpenAllocation>,
+    /// Silences longer than `pool.gap_after` (2h) without any lifecycle event (the newest
+    /// 1000; `gaps_dropped` older ones).
+    #[serde(default)]
+    pub gaps: Vec<Span>,
+    #[serde(default)]
+    pub gaps_dropped: u64,
+    /// The latest distinct error messages (failed start-ups, failed stops, orphaning errors),
+    /// the most recent first.
+    #[serde(default)]
+    pub errors: Vec<ErrorRecord>,
+}
+
+/// A time span of the window: an exhaustion period (`count` refusals) or a gap (`count` 0).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Span {
+    pub start: String,
+    /// `null` while it lasts at the end of the window.
+    pub end: Option<String>,
+    pub s: f64,
+    pub count: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ErrorRecord {
+    /// `health_check`, `init`, `other`, `dealloc_failed` or `orphaned`.
+    pub kind: String,
+    pub message: String,
+    pub count: u64,
+    pub first: String,
+    pub last: String,
+}
+
+/// One hour of the pool: time-weighted means over the part of the hour inside the window
+/// (`recycling` unknown without the gateways' own logs, `available` and `total` without a
+/// known total).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PoolHour {
+    pub start: String,
+    pub allocated: f64,
+    pub orphaned: f64,
+    pub recycling: Option<f64>,
+    pub available: Option<f64>,
+    pub total: Option<f64>,
+}
+
+/// A histogram bucket: values at most `le` (`null`: the rest).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct HistBucket {
+    pub le: Option<f64>,
+    pub count: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -59,6 +109,9 @@ pub struct PoolFigures {
     /// The model fits the pool (allocated + orphaned within the known total); when false,
     /// `available` is shown as 0 and `anomalies` says why.
     pub consistent: bool,
+    /// The pool per hour of the window (contiguous up to a month past an event).
+    #[serde(default)]
+    pub history: Vec<PoolHour>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -102,6 +155,9 @@ pub struct Durations {
     pub p90: f64,
     pub p99: f64,
     pub max: f64,
+    /// Counts on a log scale (in the figures' unit; from the HDR histogram).
+    #[serde(default)]
+    pub histogram: Vec<HistBucket>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -109,6 +165,11 @@ pub struct Exhaustion {
     pub failures: u64,
     pub episodes: u64,
     pub exhausted_s: Option<f64>,
+    /// Each episode: its first refusal to the next allocation (the newest 1000).
+    #[serde(default)]
+    pub periods: Vec<Span>,
+    #[serde(default)]
+    pub periods_dropped: u64,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -122,6 +183,10 @@ pub struct Bucket {
     pub start: String,
     pub allocated: u64,
     pub failed: u64,
+    #[serde(default)]
+    pub reused: u64,
+    #[serde(default)]
+    pub failures_by_reason: FailuresByReason,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]

@@ -273,6 +273,46 @@ fn split3<'a>(format: &str, text: &'a str) -> [&'a str; 3] {
     [&text[..oa], &text[oa..ob], &text[ob..]]
 }
 
+/// The report's series (for charts) add up to its totals: failures by reason per hour, one
+/// exhaustion period per episode holding its refusals, the histograms' counts, one pool hour
+/// per hour of the window with the allocated mean within the pool.
+fn series_agree(r: &Value, what: &str) {
+    let u = |v: &Value| v.as_u64().unwrap_or(u64::MAX);
+    let hours = r["rate"]["per_hour"].as_array().expect("per_hour");
+    for reason in ["no_gateway_available", "health_check", "init", "other"] {
+        let sum: u64 = hours.iter().map(|h| u(&h["failures_by_reason"][reason])).sum();
+        assert_eq!(
+            sum,
+            u(&r["allocations"]["failures_by_reason"][reason]),
+            "{what}: {reason} per hour"
+        );
+    }
+    let reused: u64 = hours.iter().map(|h| u(&h["reused"])).sum();
+    assert_eq!(reused, u(&r["allocations"]["reused"]), "{what}: reuses per hour");
+    let ex = &r["exhaustion"];
+    let periods = ex["periods"].as_array().expect("periods");
+    assert_eq!(periods.len() as u64, u(&ex["episodes"]), "{what}: periods");
+    let refused: u64 = periods.iter().map(|p| u(&p["count"])).sum();
+    assert_eq!(refused, u(&ex["failures"]), "{what}: refusals in periods");
+    for key in ["durations_s", "startup_ms"] {
+        let h = r[key]["histogram"].as_array().expect("histogram");
+        let n: u64 = h.iter().map(|b| u(&b["count"])).sum();
+        assert_eq!(n, u(&r[key]["count"]), "{what}: {key} histogram");
+    }
+    let pool = r["pool"]["history"].as_array().expect("pool history");
+    assert_eq!(pool.len(), hours.len(), "{what}: one pool hour per hour");
+    let total = r["pool"]["total"].as_f64().expect("total");
+    for h in pool {
+        let a = h["allocated"].as_f64().expect("allocated");
+        let o = h["orphaned"].as_f64().expect("orphaned");
+        let av = h["available"].as_f64().expect("available");
+        assert!(
+            (0.0..=total).contains(&a) && (a + o + av - total).abs() < 1e-6,
+            "{what}: {h}"
+        );
+    }
+}
+
 /// Every check of one simulated log: plain, gzip, rotated siblings in shuffled order, and the
 /// pool total taken from the snapshots instead of --pool-size.
 fn check_log(format: &str, seed: u64) {
@@ -301,7 +341,9 @@ fn check_log(format: &str, seed: u64) {
         seed + 2,
         "{what}: truth counts the malformed lines"
     );
-    assert_matches(&truth, &report(&[&log], &["--pool-size", "8"]), &what);
+    let plain = report(&[&log], &["--pool-size", "8"]);
+    assert_matches(&truth, &plain, &what);
+    series_agree(&plain, &what);
 
     let data = std::fs::read(&log).expect("read log");
     let gz = dir.path().join("gz.log.gz");

@@ -20,6 +20,7 @@ impl Sim {
             pool: Pool::new(PoolConfig {
                 pool_size: Some(size),
                 max_orgs: 100,
+                ..PoolConfig::default()
             }),
             engine: Engine::new(cfg),
             out: Vec::new(),
