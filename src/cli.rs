@@ -81,13 +81,20 @@ Time is event time; lasting conditions are evaluated every alerts.eval_interval 
     /// monitoring-plugin status (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
     #[command(long_about = CHECK_LONG)]
     Check(CheckArgs),
-    /// Live terminal dashboard: pool gauge, allocation rate, open allocations, failures, alerts.
+    /// Live terminal dashboard: pool, the pool in use over time, open allocations, failures,
+    /// restarting gateways, alerts, the follower's notes (? shows the keys).
     #[command(long_about = "\
-Live terminal dashboard of the pool: a gauge of allocated/available gateways, allocations per
-minute over the last two hours, the open allocations oldest first (orphaned ones in red), failures
-by reason, the gateways restarting now (with their own logs), and the firing and recently resolved
-alerts. Follows the files like gwmon watch (the
-pool is rebuilt from their content first) or stdin. q, Esc or Ctrl-C quits.
+Live terminal dashboard of the pool: a gauge of allocated/available gateways, the gateways in use
+over the last 6 hours and allocations per minute over the last two, the open allocations (orphaned
+ones in red), failures by reason and exhaustion episodes, the gateways restarting now (with their
+own logs), the firing and recently resolved alerts, and the follower's notes (a file missing,
+rotated, unreadable). Follows the files like gwmon watch (the pool is rebuilt from their content
+first) or stdin; redraws 4 times a second, never per line.
+
+Keys: p or Space pauses the display (reading goes on), Tab/Shift-Tab moves the focus between
+panels, arrows, PgUp/PgDn, Home/End scroll the focused panel, s sorts the open allocations (held
+longest, organization, gateway), ? shows the keys, q, Esc or Ctrl-C quits. Text that does not fit
+ends in …; below 60×18 one line says which size is needed.
     gwmon top --pool-size 8 /var/log/ganymede.log")]
     Top(TopArgs),
     /// Print the default configuration, or check a configuration file.

@@ -1,511 +1,267 @@
 //! Dashboard stage: the screens of `gwmon top`, drawn from the pool, the alert engine and the
-//! recent activity (allocations per minute, alert transitions, the follower's notes). Drawing
-//! only: the command runs the loop, redrawing on a timer, never per line.
+//! recent activity (allocations and the pool in use per minute, alert transitions, the
+//! follower's notes), and the view the operator drives (pause, focus, scroll, sort, help).
+//! Drawing and key handling only: the command runs the loop, redrawing on a timer, never per
+//! line.
 
-use std::collections::VecDeque;
+mod activity;
+mod draw;
+mod fit;
+mod view;
 
-use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout};
-use ratatui::style::{Color, Modifier, Style};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Gauge, Paragraph, Row, Sparkline, Table};
-
-use crate::alert::{Engine, Notification, Status};
-use crate::event::{Event, Kind, Millis, Reason};
-use crate::pool::{Open, Pool};
-use crate::term::escape;
-use crate::units::{fmt_time, human_secs};
-
-const MINUTE: Millis = 60_000;
-/// Minutes shown in the allocation sparkline.
-const MINUTES: usize = 120;
-
-/// What the dashboard keeps besides the pool: recent activity.
-#[derive(Default)]
-pub struct Activity {
-    /// (minute, allocations, failures), the last [`MINUTES`] minutes with events.
-    per_minute: VecDeque<(Millis, u64, u64)>,
-    /// The latest alert transitions, newest last.
-    transitions: VecDeque<Notification>,
-    /// The latest things the follower told (a file missing, rotated, unreadable): (error,
-    /// text), newest last.
-    notes: VecDeque<(bool, String)>,
-}
-
-impl Activity {
-    pub fn event(&mut self, ev: &Event) {
-        let (a, f) = match ev.kind {
-            Kind::Allocated { .. } => (1, 0),
-            Kind::AllocFailed { .. } => (0, 1),
-            _ => return,
-        };
-        let m = ev.time.div_euclid(MINUTE);
-        match self.per_minute.back_mut() {
-            Some(last) if last.0 == m => {
-                last.1 += a;
-                last.2 += f;
-            }
-            Some(last) if last.0 > m => {} // time going backwards: not drawn
-            _ => {
-                self.per_minute.push_back((m, a, f));
-                while self.per_minute.len() > MINUTES {
-                    self.per_minute.pop_front();
-                }
-            }
-        }
-    }
-
-    /// Something the follower told; errors are shown in red.
-    pub fn note(&mut self, error: bool, text: String) {
-        self.notes.push_back((error, text));
-        while self.notes.len() > 20 {
-            self.notes.pop_front();
-        }
-    }
-
-    pub fn notification(&mut self, n: &Notification) {
-        self.transitions.push_back(n.clone());
-        while self.transitions.len() > 50 {
-            self.transitions.pop_front();
-        }
-    }
-
-    /// Allocations per minute over the last [`MINUTES`] minutes up to `now`, zeros included.
-    fn series(&self, now: Millis) -> Vec<u64> {
-        let end = now.div_euclid(MINUTE);
-        let start = end - MINUTES as i64 + 1;
-        let mut v = vec![0; MINUTES];
-        for (m, a, _) in &self.per_minute {
-            if (start..=end).contains(m) {
-                v[(m - start) as usize] = *a;
-            }
-        }
-        v
-    }
-}
-
-fn block(title: &str) -> Block<'_> {
-    Block::default().borders(Borders::ALL).title(Span::styled(
-        format!(" {title} "),
-        Style::default().add_modifier(Modifier::BOLD),
-    ))
-}
-
-/// Draw the dashboard for the state at `now`.
-pub fn draw(
-    f: &mut Frame,
-    pool: &Pool,
-    engine: &Engine,
-    act: &Activity,
-    source: &str,
-    now: Millis,
-) {
-    let area = f.area();
-    if area.width < 20 || area.height < 8 {
-        f.render_widget(Paragraph::new("gwmon top: window too small"), area);
-        return;
-    }
-    let [head, gauges, spark, middle, bottom] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(3),
-        Constraint::Length(5),
-        Constraint::Min(6),
-        Constraint::Length(8),
-    ])
-    .areas(area);
-
-    let c = &pool.counters;
-    let firing = engine.firing();
-    let status = if firing.is_empty() {
-        Span::styled(" OK ", Style::default().fg(Color::Black).bg(Color::Green))
-    } else {
-        Span::styled(
-            format!(" {} FIRING ", firing.len()),
-            Style::default()
-                .fg(Color::White)
-                .bg(Color::Red)
-                .add_modifier(Modifier::BOLD),
-        )
-    };
-    let mut header = vec![
-        Span::styled("gwmon top ", Style::default().add_modifier(Modifier::BOLD)),
-        status,
-        Span::raw(format!(
-            "  {}  {}  (q to quit)",
-            fmt_time(now),
-            escape(source)
-        )),
-    ];
-    if let Some((error, note)) = act.notes.back() {
-        let color = if *error { Color::Red } else { Color::Yellow };
-        header.push(Span::styled(
-            format!("  {}", escape(note)),
-            Style::default().fg(color),
-        ));
-    }
-    f.render_widget(Paragraph::new(Line::from(header)), head);
-
-    let [g1, g2] =
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(gauges);
-    let recycling = pool
-        .recycling()
-        .map_or(String::new(), |n| format!(" · {n} restarting"));
-    match (pool.total(), pool.available()) {
-        (Some(total), Some(avail)) => {
-            let used = total as i64 - avail;
-            let ratio = if total > 0 {
-                (used as f64 / total as f64).clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
-            let color = match avail {
-                a if a <= 0 => Color::Red,
-                a if (a as f64) < 0.2 * total as f64 => Color::Yellow,
-                _ => Color::Green,
-            };
-            f.render_widget(
-                Gauge::default()
-                    .block(block("pool"))
-                    .gauge_style(Style::default().fg(color))
-                    .ratio(ratio)
-                    .label(format!(
-                        "{} allocated · {} orphaned{recycling} · {avail} of {total} available ({})",
-                        pool.allocated(),
-                        pool.orphaned_open,
-                        pool.total_source()
-                    )),
-                g1,
-            );
-        }
-        _ => f.render_widget(
-            Paragraph::new(format!(
-                "{} allocated · {} orphaned{recycling} · pool size unknown (--pool-size)",
-                pool.allocated(),
-                pool.orphaned_open
-            ))
-            .block(block("pool")),
-            g1,
-        ),
-    }
-    let rate = if c.attempts > 0 {
-        c.failed as f64 / c.attempts as f64 * 100.0
-    } else {
-        0.0
-    };
-    f.render_widget(
-        Paragraph::new(format!(
-            "{} attempts · {} failed ({rate:.1}%) · {} reused",
-            c.attempts, c.failed, c.reused
-        ))
-        .block(block("since start")),
-        g2,
-    );
-
-    let series = act.series(now);
-    // The newest minutes are on the right; a narrow window shows fewer of them.
-    let width = spark.width.saturating_sub(2) as usize;
-    let series = &series[series.len().saturating_sub(width)..];
-    let peak = series.iter().copied().max().unwrap_or(0);
-    f.render_widget(
-        Sparkline::default()
-            .block(block(&format!(
-                "allocations per minute, last {MINUTES} min (peak {peak})"
-            )))
-            .data(series)
-            .style(Style::default().fg(Color::Cyan)),
-        spark,
-    );
-
-    let [open_area, fail_area] =
-        Layout::horizontal([Constraint::Percentage(65), Constraint::Percentage(35)]).areas(middle);
-    let mut open: Vec<(&String, &Open)> = pool.open.iter().collect();
-    open.sort_by(|a, b| a.1.start.cmp(&b.1.start).then_with(|| a.0.cmp(b.0)));
-    let rows: Vec<Row> = open
-        .iter()
-        .take(open_area.height.saturating_sub(3) as usize)
-        .map(|(org, o)| {
-            let held = human_secs((now - o.start).max(0) as f64 / 1000.0);
-            let style = if o.orphaned {
-                Style::default().fg(Color::Red)
-            } else {
-                Style::default()
-            };
-            Row::new(vec![
-                Cell::from(escape(org).into_owned()),
-                Cell::from(
-                    escape(if o.gateway.is_empty() {
-                        "?"
-                    } else {
-                        &o.gateway
-                    })
-                    .into_owned(),
-                ),
-                Cell::from(held),
-                Cell::from(if o.orphaned { "ORPHANED" } else { "" }),
-            ])
-            .style(style)
-        })
-        .collect();
-    f.render_widget(
-        Table::new(
-            rows,
-            [
-                Constraint::Min(20),
-                Constraint::Length(12),
-                Constraint::Length(9),
-                Constraint::Length(9),
-            ],
-        )
-        .header(
-            Row::new(vec!["organization", "gateway", "held", ""])
-                .style(Style::default().add_modifier(Modifier::BOLD)),
-        )
-        .block(block(&format!(
-            "open allocations ({}), oldest first",
-            pool.open.len()
-        ))),
-        open_area,
-    );
-    let fail_rows: Vec<Row> = Reason::ALL
-        .iter()
-        .map(|r| {
-            Row::new(vec![
-                Cell::from(r.as_str()),
-                Cell::from(c.by_reason[*r as usize].to_string()),
-            ])
-        })
-        .chain([
-            Row::new(vec![
-                Cell::from("rollbacks"),
-                Cell::from(c.rollbacks.to_string()),
-            ]),
-            Row::new(vec![
-                Cell::from("orphaned"),
-                Cell::from(c.orphaned.to_string()),
-            ]),
-            Row::new(vec![
-                Cell::from("exhaustion episodes"),
-                Cell::from(c.exhaustion_episodes.to_string()),
-            ]),
-        ])
-        .chain(pool.recycling().map(|_| {
-            Row::new(vec![
-                Cell::from("to restarting gw"),
-                Cell::from(pool.gateways.handouts.to_string()),
-            ])
-        }))
-        .chain(pool.gateways.restarting().into_iter().map(|(name, since)| {
-            Row::new(vec![
-                Cell::from(format!("restarting {}", escape(name))),
-                Cell::from(human_secs((now - since).max(0) as f64 / 1000.0)),
-            ])
-            .style(Style::default().fg(Color::Yellow))
-        }))
-        .collect();
-    f.render_widget(
-        Table::new(fail_rows, [Constraint::Min(12), Constraint::Length(9)])
-            .block(block("failures")),
-        fail_area,
-    );
-
-    let mut lines: Vec<Line> = firing
-        .iter()
-        .map(|a| {
-            Line::from(vec![
-                Span::styled(
-                    "FIRING   ",
-                    Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
-                ),
-                Span::raw(format!(
-                    "{:<8} {:<19} {}",
-                    a.severity,
-                    a.rule,
-                    escape(&a.summary)
-                )),
-            ])
-        })
-        .collect();
-    let room = (bottom.height as usize)
-        .saturating_sub(2)
-        .saturating_sub(lines.len());
-    let recent: Vec<&Notification> = act
-        .transitions
-        .iter()
-        .rev()
-        .filter(|n| n.status == Status::Resolved)
-        .take(room)
-        .collect();
-    for n in recent.into_iter().rev() {
-        lines.push(Line::from(vec![
-            Span::styled("resolved ", Style::default().fg(Color::Green)),
-            Span::raw(format!(
-                "{} {:<19} {}",
-                fmt_time(n.at),
-                n.alert.rule,
-                escape(&n.alert.summary)
-            )),
-        ]));
-    }
-    if lines.is_empty() {
-        lines.push(Line::from("no alert"));
-    }
-    f.render_widget(Paragraph::new(lines).block(block("alerts")), bottom);
-}
+pub use activity::Activity;
+pub use draw::{Screen, draw};
+#[cfg(test)]
+use view::Panel;
+pub use view::{Action, View};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Origin;
-    use crate::pool::PoolConfig;
+    use crate::alert::Engine;
+    use crate::event::{Event, Kind, Origin, Reason};
+    use crate::pool::{Pool, PoolConfig};
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-    fn state() -> (Pool, Engine, Activity) {
-        let mut pool = Pool::new(PoolConfig {
-            pool_size: Some(2),
-            max_orgs: 10,
-            ..PoolConfig::default()
-        });
-        let mut engine = Engine::new(crate::alert::Alerts::default());
-        let mut act = Activity::default();
-        let t0 = 1_772_600_000_000;
-        let mut notes = Vec::new();
-        for (i, kind) in [
-            Kind::AllocAttempt {
-                org: "org-a".into(),
-            },
-            Kind::Allocated {
-                org: "org-a".into(),
-                gateway: "gw-pool-1".into(),
-                port: None,
-                gateway_id: None,
-                recycling: false,
-            },
-            Kind::AllocAttempt {
-                org: "org-b".into(),
-            },
-            Kind::Allocated {
-                org: "org-b".into(),
-                gateway: "gw-pool-2".into(),
-                port: None,
-                gateway_id: None,
-                recycling: false,
-            },
-            Kind::AllocAttempt {
-                org: "org-c".into(),
-            },
-            Kind::AllocFailed {
-                org: "org-c".into(),
-                reason: Reason::NoGatewayAvailable,
-                message: "no_gateway_available".into(),
-                gateway: None,
-                gateway_id: None,
-            },
-        ]
-        .into_iter()
-        .enumerate()
-        {
+    const T0: i64 = 1_772_600_000_000;
+
+    fn org(i: usize) -> String {
+        format!("00000000-0000-4000-8000-{i:012}")
+    }
+
+    struct State {
+        pool: Pool,
+        engine: Engine,
+        act: Activity,
+        t: i64,
+    }
+
+    impl State {
+        fn apply(&mut self, kind: Kind) {
+            self.t += 1000;
             let mut ev = Event {
-                time: t0 + i as i64 * 1000,
+                time: self.t,
                 kind,
-                origin: Origin {
-                    input: 0,
-                    line: i as u64 + 1,
-                },
+                origin: Origin { input: 0, line: 1 },
                 stream: None,
                 raw: String::new(),
             };
+            let mut notes = Vec::new();
             crate::alert::Replay {
-                pool: &mut pool,
-                engine: &mut engine,
+                pool: &mut self.pool,
+                engine: &mut self.engine,
             }
             .event(&mut ev, &mut notes);
-            act.event(&ev);
-        }
-        for n in &notes {
-            act.notification(n);
-        }
-        (pool, engine, act)
-    }
-
-    fn screen(w: u16, h: u16) -> String {
-        let (pool, engine, act) = state();
-        render(&pool, &engine, &act, w, h)
-    }
-
-    fn render(pool: &Pool, engine: &Engine, act: &Activity, w: u16, h: u16) -> String {
-        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-        let now = pool.now.unwrap();
-        t.draw(|f| draw(f, pool, engine, act, "ganymede.log", now))
-            .unwrap();
-        let buf = t.backend().buffer().clone();
-        let mut s = String::new();
-        for y in 0..buf.area.height {
-            for x in 0..buf.area.width {
-                s.push_str(buf[(x, y)].symbol());
+            self.act.event(&ev);
+            for d in self.pool.take_derived(&ev) {
+                self.act.event(&d);
             }
-            s.push('\n');
+            for n in &notes {
+                self.act.notification(n);
+            }
         }
+    }
+
+    /// 16 gateways (gw-pool-10 … gw-pool-25), 15 of them allocated, one refusal, one gateway
+    /// restarting (its own log), a note of the follower.
+    fn state() -> State {
+        let mut pool = Pool::new(PoolConfig {
+            pool_size: Some(16),
+            ..PoolConfig::default()
+        });
+        pool.keep_derived = true;
+        let mut s = State {
+            pool,
+            engine: Engine::new(crate::alert::Alerts::default()),
+            act: Activity::default(),
+            t: T0,
+        };
+        for i in 0..15 {
+            s.apply(Kind::AllocAttempt { org: org(i) });
+            s.apply(Kind::Allocated {
+                org: org(i),
+                gateway: format!("gw-pool-{}", 10 + i),
+                port: None,
+                gateway_id: None,
+                recycling: false,
+            });
+        }
+        s.apply(Kind::AllocAttempt { org: org(99) });
+        s.apply(Kind::AllocFailed {
+            org: org(99),
+            reason: Reason::NoGatewayAvailable,
+            message: "no_gateway_available".into(),
+            gateway: None,
+            gateway_id: None,
+        });
+        s.apply(Kind::IdleShutdown {
+            gateway: Some("gw-pool-25".into()),
+            idle_ms: 1_800_000,
+            gateway_id: None,
+        });
+        s.act.note(
+            false,
+            "ganymede.log was rotated; reading the new file".into(),
+        );
         s
     }
 
-    #[test]
-    fn the_dashboard_shows_pool_open_allocations_and_alerts() {
-        let s = screen(120, 32);
-        assert!(s.contains("1 FIRING"), "{s}");
-        assert!(
-            s.contains("2 allocated · 0 orphaned · 0 of 2 available (config)"),
-            "{s}"
-        );
-        assert!(s.contains("org-a") && s.contains("gw-pool-2"), "{s}");
-        assert!(s.contains("pool_exhausted"), "{s}");
-        assert!(s.contains("no_gateway_available"), "{s}");
-        assert!(
-            s.contains("3 attempts · 1 failed (33.3%) · 0 reused"),
-            "{s}"
-        );
-        let lines: Vec<&str> = s.lines().collect();
-        let at = lines
-            .iter()
-            .position(|l| l.contains("allocations per minute"))
-            .unwrap();
-        assert!(
-            lines[at + 1..at + 4]
-                .iter()
-                .any(|l| l.contains(['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'])),
-            "the sparkline shows this minute's allocations: {s}"
-        );
-    }
-
-    #[test]
-    fn restarting_gateways_show_with_their_own_logs() {
-        let (mut pool, engine, act) = state();
-        assert!(!screen(120, 32).contains("restarting"));
-        let mut ev = Event {
-            time: pool.now.unwrap() + 5_000,
-            kind: Kind::IdleShutdown {
-                gateway: Some("gw-pool-3".into()),
-                idle_ms: 1_800_000,
-                gateway_id: None,
-            },
-            origin: Origin { input: 1, line: 1 },
-            stream: None,
-            raw: String::new(),
+    fn render(s: &State, v: &mut View, w: u16, h: u16) -> String {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        let screen = Screen {
+            pool: &s.pool,
+            engine: &s.engine,
+            act: &s.act,
+            source: "ganymede.log",
+            now: s.t + 12_000,
         };
-        pool.apply(&mut ev);
-        pool.advance(ev.time + 12_000);
-        let s = render(&pool, &engine, &act, 120, 32);
-        assert!(s.contains("0 orphaned · 1 restarting ·"), "{s}");
+        t.draw(|f| draw(f, &screen, v)).unwrap();
+        let buf = t.backend().buffer().clone();
+        let mut out = String::new();
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                out.push_str(buf[(x, y)].symbol());
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Every gateway name and organization id on the screen is whole or ends in `…`.
+    fn no_cut_identifiers(screen: &str) {
+        for line in screen.lines() {
+            for (i, _) in line.match_indices("gw-pool-") {
+                let rest: String = line[i + 8..].chars().take(3).collect();
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                let next = rest.chars().nth(digits.len());
+                assert!(
+                    digits.len() == 2
+                        || next == Some('…')
+                        || (digits.is_empty() && next == Some('…')),
+                    "a cut gateway name in {line:?}"
+                );
+            }
+            for (i, _) in line.match_indices("00000000-0000-4000-8000-") {
+                let rest: String = line[i..].chars().take(37).collect();
+                let whole = rest.chars().take(36).count() == 36
+                    && rest.chars().skip(24).take(12).all(|c| c.is_ascii_digit());
+                assert!(
+                    whole || rest.contains('…'),
+                    "a cut organization id in {line:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_size_draws_without_a_cut_identifier() {
+        let s = state();
+        for (w, h) in [(80, 24), (120, 40), (60, 18), (100, 30), (200, 60)] {
+            let screen = render(&s, &mut View::default(), w, h);
+            no_cut_identifiers(&screen);
+            assert!(screen.contains("1 FIRING"), "{w}×{h}:\n{screen}");
+        }
+    }
+
+    #[test]
+    fn at_80x24_every_panel_shows_legible_figures() {
+        let s = state();
+        let screen = render(&s, &mut View::default(), 80, 24);
+        for want in [
+            "15 alloc",
+            "1 restarting",
+            "1/16 avail",
+            "failed (6.2%)",
+            "in use",
+            "allocs/min",
+            "open 1–",
+            "of 15",
+            "no_gateway_available",
+            "restarting now: 1",
+            "pool_exhausted",
+            "rotated",
+        ] {
+            assert!(screen.contains(want), "{want:?} at 80×24:\n{screen}");
+        }
+    }
+
+    #[test]
+    fn the_wide_screen_says_it_all() {
+        let s = state();
+        let screen = render(&s, &mut View::default(), 120, 40);
         assert!(
-            s.contains("restarting gw-pool-3") && s.contains("12.0s"),
-            "{s}"
+            screen
+                .contains("15 allocated · 0 orphaned · 1 restarting · 1 of 16 available (config)"),
+            "{screen}"
+        );
+        assert!(
+            screen.contains(&org(0)) && screen.contains("gw-pool-10"),
+            "{screen}"
+        );
+        assert!(
+            screen.contains("gw-pool-25") && screen.contains("12.0s"),
+            "{screen}"
+        );
+        assert!(
+            screen.contains("15 attempts") || screen.contains("16 attempts"),
+            "{screen}"
         );
     }
 
     #[test]
-    fn tiny_and_empty_areas_do_not_panic() {
-        for (w, h) in [(0, 0), (1, 1), (19, 7), (20, 8), (40, 12)] {
-            let _ = screen(w, h);
+    #[ignore = "prints the screens: cargo test --lib tui::tests::print -- --ignored --nocapture"]
+    fn print_screens() {
+        let s = state();
+        for (w, h) in [(80, 24), (120, 40)] {
+            println!("{}", render(&s, &mut View::default(), w, h));
         }
+    }
+
+    #[test]
+    fn a_small_terminal_says_which_size_is_needed() {
+        let s = state();
+        let screen = render(&s, &mut View::default(), 40, 12);
+        assert!(screen.contains("needs 60×18, has 40×12"), "{screen}");
+        for (w, h) in [(0, 0), (1, 1), (59, 18), (60, 17)] {
+            let _ = render(&s, &mut View::default(), w, h);
+        }
+    }
+
+    #[test]
+    fn scrolling_sorting_pause_and_help_show() {
+        let s = state();
+        let mut v = View::default();
+        let first = render(&s, &mut v, 80, 24);
+        assert!(
+            first.contains("gw-pool-10") && !first.contains("gw-pool-24"),
+            "held longest first"
+        );
+        // Scroll the open allocations to the end (the first draw told the page size).
+        v.key(KeyEvent::new(KeyCode::End, KeyModifiers::NONE));
+        let end = render(&s, &mut v, 80, 24);
+        assert!(
+            end.contains("gw-pool-24") && !end.contains("gw-pool-10"),
+            "{end}"
+        );
+        assert!(end.contains("open 10–15 of 15"), "{end}");
+        v.key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::NONE));
+        assert!(render(&s, &mut v, 80, 24).contains("open 4–9 of 15"));
+        // Sort by gateway: back at the top, gw-pool-10 first.
+        v.key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE));
+        v.key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE));
+        let by_gw = render(&s, &mut v, 120, 40);
+        assert!(by_gw.contains("by gateway"), "{by_gw}");
+        v.key(KeyEvent::new(KeyCode::Char('p'), KeyModifiers::NONE));
+        assert!(render(&s, &mut v, 120, 40).contains("PAUSED"));
+        v.key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE));
+        let help = render(&s, &mut v, 80, 24);
+        assert!(help.contains("any key closes this help"), "{help}");
+        assert!(help.contains("pause the display"), "{help}");
+        // Tab moves the focus: the focused panel's title is the one scrolled by the keys.
+        let mut v = View::default();
+        v.key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+        assert_eq!(v.focus, Panel::Failures);
     }
 }

@@ -5,24 +5,24 @@
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use ratatui::crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::event::{self, Event as TermEvent};
 
 use crate::alert::Monitor;
 use crate::exit::Exit;
 use crate::pipeline::live::{LiveSource, Session, describe};
 use crate::settings::Top;
 use crate::source::Input;
-use crate::tui::{Activity, draw};
+use crate::tui::{Action, Activity, Screen, View, draw};
 
 pub fn run(s: Top) -> anyhow::Result<Exit> {
     if !std::io::stdout().is_terminal() {
         anyhow::bail!("gwmon top needs a terminal; use gwmon watch or gwmon report elsewhere");
     }
     let c = &s.common;
-    let mut session = Session::new(
-        &c.batch.read,
-        Monitor::new(c.pool.clone(), c.alerts.clone()),
-    );
+    let mut monitor = Monitor::new(c.pool.clone(), c.alerts.clone());
+    // The derived pool_status events give the pool in use over time.
+    monitor.pool.keep_derived = true;
+    let mut session = Session::new(&c.batch.read, monitor);
     let mut live = LiveSource::open(&c.batch.inputs, &s.follow)?;
     session.watch(live.names(&c.batch.inputs));
     let source = if live.is_stdin() {
@@ -41,16 +41,32 @@ pub fn run(s: Top) -> anyhow::Result<Exit> {
         let mut last_draw: Option<Instant> = None;
         let mut notes = Vec::new();
         let mut ended = false;
+        let mut view = View::default();
+        // While paused: the state as it was, shown while reading goes on.
+        let mut frozen: Option<(crate::pool::Pool, crate::alert::Engine, Activity, i64)> = None;
         loop {
+            let mut redraw = false;
             while event::poll(Duration::ZERO)? {
-                if let TermEvent::Key(k) = event::read()? {
-                    let ctrl_c =
-                        k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
-                    if k.kind == KeyEventKind::Press
-                        && (matches!(k.code, KeyCode::Char('q') | KeyCode::Esc) || ctrl_c)
-                    {
-                        return Ok(());
+                match event::read()? {
+                    TermEvent::Key(k) => {
+                        match view.key(k) {
+                            Action::Quit => return Ok(()),
+                            Action::Pause => {
+                                let m = &session.monitor;
+                                frozen = Some((
+                                    m.pool.clone(),
+                                    m.engine.clone(),
+                                    act.clone(),
+                                    session.clock(),
+                                ));
+                            }
+                            Action::Resume => frozen = None,
+                            Action::None => {}
+                        }
+                        redraw = true;
                     }
+                    TermEvent::Resize(..) => redraw = true,
+                    _ => {}
                 }
             }
             if !ended {
@@ -79,10 +95,25 @@ pub fn run(s: Top) -> anyhow::Result<Exit> {
             for n in notes.drain(..) {
                 act.notification(&n);
             }
-            if last_draw.is_none_or(|t| t.elapsed() >= Duration::from_millis(250)) {
-                let now = session.clock();
+            if redraw || last_draw.is_none_or(|t| t.elapsed() >= Duration::from_millis(250)) {
                 let m = &session.monitor;
-                terminal.draw(|f| draw(f, &m.pool, &m.engine, &act, &source, now))?;
+                let screen = match &frozen {
+                    Some((pool, engine, act, now)) => Screen {
+                        pool,
+                        engine,
+                        act,
+                        source: &source,
+                        now: *now,
+                    },
+                    None => Screen {
+                        pool: &m.pool,
+                        engine: &m.engine,
+                        act: &act,
+                        source: &source,
+                        now: session.clock(),
+                    },
+                };
+                terminal.draw(|f| draw(f, &screen, &mut view))?;
                 last_draw = Some(Instant::now());
             }
         }

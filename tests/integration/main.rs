@@ -9,5 +9,6 @@ mod contrib;
 mod prometheus;
 mod replay;
 mod simulated;
+mod top;
 mod trust;
 mod watch;
