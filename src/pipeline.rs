@@ -15,6 +15,7 @@
 //! decide what to print.
 
 pub mod batch;
+pub mod catchup;
 pub mod live;
 pub mod publish;
 pub mod replay;

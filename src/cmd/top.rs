@@ -9,7 +9,8 @@ use ratatui::crossterm::event::{self, Event as TermEvent};
 
 use crate::alert::Monitor;
 use crate::exit::Exit;
-use crate::pipeline::live::{LiveSource, Session, describe};
+use crate::pipeline::catchup;
+use crate::pipeline::live::{Session, describe};
 use crate::settings::Top;
 use crate::source::Input;
 use crate::tui::{Action, Activity, Screen, View, draw};
@@ -23,8 +24,22 @@ pub fn run(s: Top) -> anyhow::Result<Exit> {
     // The derived pool_status events give the pool in use over time.
     monitor.pool.keep_derived = true;
     let mut session = Session::new(&c.batch.read, monitor);
-    let mut live = LiveSource::open(&c.batch.inputs, &s.follow)?;
-    session.watch(live.names(&c.batch.inputs));
+    let mut act = Activity::default();
+    // The files' content first, merged by time (the pool as it is now).
+    let mut notes = Vec::new();
+    let mut live = catchup::open(
+        &c.batch,
+        &s.follow,
+        &mut session,
+        &mut notes,
+        &mut |ev, _| {
+            act.event(ev);
+            Ok(())
+        },
+    )?;
+    for n in notes.drain(..) {
+        act.notification(&n);
+    }
     let source = if live.is_stdin() {
         "<stdin>".to_owned()
     } else {
@@ -35,11 +50,9 @@ pub fn run(s: Top) -> anyhow::Result<Exit> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let mut act = Activity::default();
     let mut terminal = ratatui::init();
     let result = (|| -> anyhow::Result<()> {
         let mut last_draw: Option<Instant> = None;
-        let mut notes = Vec::new();
         let mut ended = false;
         let mut view = View::default();
         // While paused: the state as it was, shown while reading goes on.

@@ -251,21 +251,49 @@ impl Session {
                     skipped: s,
                 });
             }
-            for mut ev in queue.drain(..) {
-                self.monitor.event(&mut ev, notes);
-                for text in self.monitor.pool.notes.drain(..) {
-                    self.diagnostics.push(Diagnostic::Anomaly {
-                        input: self.names[idx].clone(),
-                        text,
-                    });
-                }
-                on_event(&ev, &self.names)?;
-                for d in self.monitor.pool.take_derived(&ev) {
-                    on_event(&d, &self.names)?;
-                }
+            for ev in queue.drain(..) {
+                self.apply(ev, notes, on_event)?;
             }
         }
         Ok(())
+    }
+
+    /// Apply one event (of the input it names, read from the file `names` holds for it):
+    /// through the monitor, then `on_event` sees it and what the pool derived from it.
+    pub(super) fn apply(
+        &mut self,
+        mut ev: Event,
+        notes: &mut Vec<Notification>,
+        on_event: &mut dyn FnMut(&Event, &[String]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let idx = ev.origin.input as usize;
+        if self.names.len() <= idx {
+            self.names.resize(idx + 1, String::new());
+        }
+        self.monitor.event(&mut ev, notes);
+        for text in self.monitor.pool.notes.drain(..) {
+            self.diagnostics.push(Diagnostic::Anomaly {
+                input: self.names[idx].clone(),
+                text,
+            });
+        }
+        on_event(&ev, &self.names)?;
+        for d in self.monitor.pool.take_derived(&ev) {
+            on_event(&d, &self.names)?;
+        }
+        Ok(())
+    }
+
+    /// The file input `idx` is read from now.
+    pub(super) fn set_name(&mut self, idx: usize, name: String) {
+        if self.names.len() <= idx {
+            self.names.resize(idx + 1, String::new());
+        }
+        self.names[idx] = name;
+    }
+
+    pub(super) fn tell(&mut self, d: Diagnostic) {
+        self.diagnostics.push(d);
     }
 
     /// Evaluate at the live clock (`log_silent` at the wall clock).
@@ -361,14 +389,16 @@ pub fn follow(
             same_as: same_as.clone(),
         }));
     }
-    let mut live = LiveSource::open(&batch.inputs, &opts.follow)?;
-    session.watch(live.names(&batch.inputs));
-    // While the existing content is read (--from-start), alerts are rebuilt, not notified.
+    // The existing content (--from-start) is read first, merged by time; alerts are rebuilt,
+    // not notified, until then.
+    let mut notes = Vec::new();
+    session.monitor.engine.notify = false;
+    let mut live = super::catchup::open(batch, &opts.follow, &mut session, &mut notes, on_event)?;
+    notes.clear();
     let mut catching_up = !live.is_stdin() && opts.follow.from_start;
     session.monitor.engine.notify = !catching_up;
     let summary_every = opts.summary_every;
     let mut next_summary = summary_every.map(|d| Instant::now() + d);
-    let mut notes = Vec::new();
     let mut errored = false;
     loop {
         if signals.stop.load(Ordering::Relaxed) {

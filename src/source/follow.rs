@@ -90,6 +90,17 @@ impl Default for FollowOptions {
     }
 }
 
+/// A file followed from a position past its start (see [`Follower::start_positions`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StartAt {
+    pub input: u32,
+    pub path: PathBuf,
+    /// Bytes before the position.
+    pub offset: u64,
+    /// The number of the line at the position.
+    pub next_line: u64,
+}
+
 /// Complete lines from one followed file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FollowChunk {
@@ -267,6 +278,25 @@ impl Follower {
             }
         }
         Ok(f)
+    }
+
+    /// The plain files opened at startup and where reading goes on in each (the end of its
+    /// last complete line): what lies before is the existing content, for a caller that reads
+    /// it another way (merged by time) before following.
+    pub fn start_positions(&self) -> Vec<StartAt> {
+        self.entries
+            .iter()
+            .filter_map(|e| {
+                let g = e.current.as_ref()?;
+                let (offset, next_line) = g.position();
+                (!g.compressed() && offset > 0).then(|| StartAt {
+                    input: e.input,
+                    path: e.path.clone(),
+                    offset,
+                    next_line,
+                })
+            })
+            .collect()
     }
 
     /// Wait up to `timeout` for new data; return the chunks and notes available (possibly

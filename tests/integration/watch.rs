@@ -450,3 +450,71 @@ fn events_follow_derives_gateway_marks_and_pool_status() {
     unsafe_terminate(&child.0);
     assert!(child.0.wait().unwrap().success());
 }
+
+/// `events --follow --from-start` over the service's log and the gateways' logs reads their
+/// existing content merged by time, as the batch `events` does: the same events in the same
+/// order (a follower reading file after file would apply the gateways' restarts out of order).
+#[test]
+fn from_start_merges_the_existing_content_by_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, gw) = (dir.path().join("svc.log"), dir.path().join("gw"));
+    let out = run(
+        &[
+            "simulate",
+            "--seed",
+            "6",
+            "--hours",
+            "24",
+            "--pool-size",
+            "8",
+            "--out",
+            s(&log),
+            "--gateway-logs",
+            s(&gw),
+        ],
+        None,
+    );
+    ok(&out, "gwmon simulate");
+    let mut files: Vec<String> = std::fs::read_dir(&gw)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    files.sort();
+    let mut args = vec!["events", "--pool-size", "8", s(&log)];
+    args.extend(files.iter().map(String::as_str));
+    let batch = ok(&run(&args, None), "gwmon events");
+    let want: Vec<&str> = batch.lines().collect();
+    assert!(
+        want.iter().any(|l| l.contains("\"gateway_up\"")),
+        "restarts in the log"
+    );
+    let mut child = Proc(
+        gwmon()
+            .args([
+                "events",
+                "--follow",
+                "--from-start",
+                "--pool-size",
+                "8",
+                s(&log),
+            ])
+            .args(&files)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let rx = lines_of(&mut child.0);
+    let mut got = Vec::new();
+    while got.len() < want.len() {
+        let l = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("{} of {} events", got.len(), want.len()));
+        got.push(l);
+    }
+    unsafe_terminate(&child.0);
+    assert!(child.0.wait().unwrap().success());
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g, w, "event {i} differs");
+    }
+}

@@ -98,8 +98,14 @@ impl Generation {
         &self.framer.get_ref().file
     }
 
-    fn compressed(&self) -> bool {
+    pub(super) fn compressed(&self) -> bool {
         self.framer.get_ref().compressed
+    }
+
+    /// Where reading goes on from (the end of the last complete line at startup), and the
+    /// number of the next line.
+    pub(super) fn position(&self) -> (u64, u64) {
+        (self.framer.get_ref().offset, self.framer.next_line)
     }
 
     pub(super) fn nlink(&self) -> u64 {
