@@ -106,17 +106,15 @@ impl Activity {
     /// `now`, in `cells` cells: the most in use in each, a cell without a change holding the
     /// value before it. `None` before anything is known.
     pub fn in_use_series(&self, now: Millis, cells: usize) -> Vec<Option<u64>> {
-        let cells = cells.max(1);
+        let n = cells.clamp(1, POOL_MINUTES);
         let end = now.div_euclid(MINUTE) + 1;
         let start = end - POOL_MINUTES as i64;
-        let per = POOL_MINUTES.div_ceil(cells).max(1);
-        let n = POOL_MINUTES.div_ceil(per);
-        let per = per as i64;
+        let bound = |i: usize| start + (i * POOL_MINUTES / n) as i64;
         let mut out = vec![None; n];
         let mut held: Option<u64> = None;
         let mut it = self.in_use.iter().peekable();
         for (i, cell) in out.iter_mut().enumerate() {
-            let (a, b) = (start + i as i64 * per, start + (i as i64 + 1) * per);
+            let (a, b) = (bound(i), bound(i + 1));
             let mut most = held;
             while let Some(&&(m, max, last)) = it.peek() {
                 if m >= b {
@@ -177,5 +175,8 @@ mod tests {
         );
         assert_eq!(at(t0 + 150), Some(1));
         assert_eq!(a.in_use_series(now, 60).len(), 60);
+        // A few minutes after the last change, the last cells hold its value.
+        let s = a.in_use_series((t0 + 107) * MINUTE, 62);
+        assert_eq!(s.last().copied().flatten(), Some(1), "{s:?}");
     }
 }

@@ -440,25 +440,32 @@ fn failures(f: &mut Frame, s: &Screen, v: &mut View, area: Rect) {
     ));
     if let Some(p) = pool.history.exhaustion.back() {
         let end = p.end.unwrap_or(s.now);
+        let at = fmt_time(p.start);
+        let at = at.get(11..19).unwrap_or("");
+        let lasted = human_secs((end - p.start).max(0) as f64 / 1000.0);
         let when = match p.end {
-            None => format!(
-                "exhausted now, {} · {} refused",
-                human_secs((end - p.start).max(0) as f64 / 1000.0),
-                p.count
+            // An episode ends with the next allocation.
+            None => first_fitting(
+                &[
+                    format!("last from {at}, no allocation since · {} refused", p.count),
+                    format!("last from {at} · {} refused", p.count),
+                ],
+                cols,
             ),
-            Some(_) => format!(
-                "last {} for {} · {} refused",
-                fmt_time(p.start).get(11..19).unwrap_or(""),
-                human_secs((end - p.start).max(0) as f64 / 1000.0),
-                p.count
+            Some(_) => first_fitting(
+                &[
+                    format!("last {at} for {lasted} · {} refused", p.count),
+                    format!("last {at}, {lasted}"),
+                ],
+                cols,
             ),
         };
-        let style = if p.end.is_none() {
+        let style = if pool.available().is_some_and(|a| a <= 0) {
             Style::default().fg(Color::Red)
         } else {
             Style::default()
         };
-        lines.push(Line::styled(fit(&when, cols), style));
+        lines.push(Line::styled(when, style));
     }
     scrolled(f, v, Panel::Failures, area, lines, |more| {
         [

@@ -171,3 +171,188 @@ fn top_in_a_real_terminal_follows_pauses_helps_and_restores() {
     let alt = tmux.run(&["display-message", "-p", "-t", "top", "#{alternate_on}"]);
     assert_eq!(alt.trim(), "0", "the alternate screen was left");
 }
+
+/// The 16 base colours of a terminal (xterm's), for the screenshot.
+const BASE: [&str; 16] = [
+    "#000000", "#cd0000", "#00cd00", "#cdcd00", "#0000ee", "#cd00cd", "#00cdcd", "#e5e5e5",
+    "#7f7f7f", "#ff0000", "#00ff00", "#ffff00", "#5c5cff", "#ff00ff", "#00ffff", "#ffffff",
+];
+
+fn color256(n: u32) -> String {
+    match n {
+        0..=15 => BASE[n as usize].to_owned(),
+        16..=231 => {
+            let n = n - 16;
+            let c = |v: u32| if v == 0 { 0 } else { 55 + v * 40 };
+            format!("#{:02x}{:02x}{:02x}", c(n / 36), c(n / 6 % 6), c(n % 6))
+        }
+        _ => {
+            let g = 8 + (n - 232) * 10;
+            format!("#{g:02x}{g:02x}{g:02x}")
+        }
+    }
+}
+
+/// A captured pane (`capture-pane -e`: SGR escapes) as an HTML page of coloured text.
+fn pane_html(ansi: &str) -> String {
+    let (mut fg, mut bg, mut bold) = (None::<String>, None::<String>, false);
+    let mut body = String::new();
+    let mut rest = ansi;
+    let mut open = false;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("\x1b[") {
+            let end = r.find('m').unwrap_or(r.len());
+            let codes: Vec<u32> = r[..end]
+                .split(';')
+                .map(|c| c.parse().unwrap_or(0))
+                .collect();
+            let mut i = 0;
+            while i < codes.len() {
+                match codes[i] {
+                    0 => (fg, bg, bold) = (None, None, false),
+                    1 => bold = true,
+                    22 => bold = false,
+                    c @ 30..=37 => fg = Some(BASE[(c - 30) as usize].into()),
+                    c @ 90..=97 => fg = Some(BASE[(c - 90 + 8) as usize].into()),
+                    c @ 40..=47 => bg = Some(BASE[(c - 40) as usize].into()),
+                    c @ 100..=107 => bg = Some(BASE[(c - 100 + 8) as usize].into()),
+                    39 => fg = None,
+                    49 => bg = None,
+                    38 | 48 if codes.get(i + 1) == Some(&5) => {
+                        let c = color256(codes.get(i + 2).copied().unwrap_or(0));
+                        if codes[i] == 38 {
+                            fg = Some(c);
+                        } else {
+                            bg = Some(c);
+                        }
+                        i += 2;
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            if open {
+                body.push_str("</span>");
+            }
+            body.push_str(&format!(
+                "<span style=\"color:{};background:{};font-weight:{}\">",
+                fg.as_deref().unwrap_or("#e5e5e5"),
+                bg.as_deref().unwrap_or("transparent"),
+                if bold { "bold" } else { "normal" }
+            ));
+            open = true;
+            rest = &r[(end + 1).min(r.len())..];
+            continue;
+        }
+        let c = rest.chars().next().unwrap();
+        match c {
+            '<' => body.push_str("&lt;"),
+            '>' => body.push_str("&gt;"),
+            '&' => body.push_str("&amp;"),
+            c => body.push(c),
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    if open {
+        body.push_str("</span>");
+    }
+    format!(
+        "<!doctype html><meta charset=utf-8><style>body{{margin:0;background:#1e1e1e}}\
+         pre{{margin:8px;font:14px/1.0 'DejaVu Sans Mono',monospace;color:#e5e5e5}}</style>\
+         <pre>{body}</pre>"
+    )
+}
+
+/// A screenshot of `gwmon top` on two simulated days that end now, with the gateways' own logs
+/// (the README's picture: `GWMON_WRITE_DOCS=1` writes it to docs/top.png).
+#[test]
+fn top_screenshot_of_a_simulated_pool() {
+    let (Some(bin), Some(chromium)) = (tmux_bin(), tool(&["chromium", "chromium-browser"])) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (log, gw) = (dir.path().join("ganymede.log"), dir.path().join("gw"));
+    let start = chrono::Utc::now() - chrono::Duration::hours(47);
+    let start = start.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    ok(
+        &run(
+            &[
+                "simulate",
+                "--seed",
+                "3",
+                "--hours",
+                "47",
+                "--pool-size",
+                "8",
+                "--start",
+                &start,
+                "--out",
+                s(&log),
+                "--gateway-logs",
+                s(&gw),
+            ],
+            None,
+        ),
+        "gwmon simulate",
+    );
+    let tmux = Tmux {
+        bin,
+        socket: format!("gwmon-shot-{}", std::process::id()),
+    };
+    let cmd = format!(
+        "cd '{}' && '{}' top --pool-size 8 ganymede.log gw/*.log; sleep 600",
+        dir.path().display(),
+        env!("CARGO_BIN_EXE_gwmon"),
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "top",
+        "-x",
+        "120",
+        "-y",
+        "36",
+        "sh",
+        "-c",
+        &cmd,
+    ]);
+    tmux.wait_for("open allocations");
+    let ansi = tmux.run(&["capture-pane", "-e", "-p", "-t", "top"]);
+    let html = dir.path().join("top.html");
+    std::fs::write(&html, pane_html(&ansi)).unwrap();
+    let png = dir.path().join("top.png");
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--window-size=1040,640",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .expect("run chromium");
+    assert!(
+        png.is_file(),
+        "chromium wrote no screenshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 20_000,
+        "a PNG with content"
+    );
+    if std::env::var("GWMON_WRITE_DOCS").is_ok_and(|v| v == "1") {
+        std::fs::write(repo().join("docs/top.png"), bytes).unwrap();
+    }
+}
+
+fn tmux_bin() -> Option<PathBuf> {
+    tool(&["tmux"])
+}
