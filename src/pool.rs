@@ -99,6 +99,10 @@ pub struct Counters {
     pub gateway_reassigned: u64,
     /// Moments allocated + orphaned rose above the known total.
     pub overcommitted: u64,
+    /// Open allocations dropped from the model to keep it bounded (the oldest, beyond
+    /// `--max-orgs` open at once: a log without deallocation lines).
+    #[serde(default)]
+    pub open_folded: u64,
 }
 
 /// How the model compares with the pool snapshots (`gateway-stats`): a difference seen at
@@ -284,6 +288,31 @@ impl Pool {
         self.now = Some(t);
     }
 
+    /// Keep the open allocations bounded: beyond `max_orgs` at once (deallocations missing
+    /// from the log, hostile input), the oldest tenth is dropped and counted (amortized: one
+    /// pass per tenth).
+    fn bound_open(&mut self) {
+        let cap = self.cfg.max_orgs.max(1);
+        if self.open.len() <= cap {
+            return;
+        }
+        let drop = (cap / 10).max(1);
+        let mut starts: Vec<Millis> = self.open.values().map(|o| o.start).collect();
+        let (_, cutoff, _) = starts.select_nth_unstable(drop - 1);
+        let cutoff = *cutoff;
+        let oldest: Vec<String> = self
+            .open
+            .iter()
+            .filter(|(_, o)| o.start <= cutoff)
+            .map(|(k, _)| k.clone())
+            .take(drop)
+            .collect();
+        for org in oldest {
+            self.close(&org);
+            self.counters.open_folded += 1;
+        }
+    }
+
     /// The pool's figures now, for the history.
     fn composition(&self) -> Composition {
         Composition {
@@ -434,6 +463,7 @@ impl Pool {
                         orphaned: false,
                     },
                 );
+                self.bound_open();
                 self.in_episode = false;
                 if counting {
                     self.history.allocated(t);
@@ -578,6 +608,7 @@ impl Pool {
                             },
                         );
                         self.orphaned_open += 1;
+                        self.bound_open();
                     }
                 }
                 if counting {
@@ -832,6 +863,29 @@ mod tests {
         assert_eq!(r.exhaustion.exhausted_s, Some(50.0));
         assert_eq!(r.allocations.failures_by_reason.no_gateway_available, 3);
         assert_eq!(r.pool.utilization_mean, Some(50.0 / 60.0));
+    }
+
+    #[test]
+    fn open_allocations_are_bounded_by_max_orgs() {
+        let mut p = Pool::new(PoolConfig {
+            pool_size: None,
+            max_orgs: 20,
+            ..PoolConfig::default()
+        });
+        let null = |i: usize| Kind::Allocated {
+            org: format!("org-{i}"),
+            gateway: "null".into(),
+            port: None,
+            gateway_id: None,
+            recycling: false,
+        };
+        for i in 0..100 {
+            apply(&mut p, i as i64, null(i));
+        }
+        assert!(p.open.len() <= 20, "{}", p.open.len());
+        assert_eq!(p.counters.open_folded, 100 - p.open.len() as u64);
+        // The newest are kept.
+        assert!(p.open.contains_key("org-99") && !p.open.contains_key("org-0"));
     }
 
     #[test]

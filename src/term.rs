@@ -21,9 +21,31 @@ pub fn escape(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-fn needs_escape(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+/// JSON text made safe to print: the bidirectional controls (which JSON allows raw) written as
+/// `\uXXXX` escapes, so `gwmon events` on a terminal cannot reorder what is read. Control
+/// characters are escaped by the serializer already.
+pub fn json_safe(json: String) -> String {
+    if !json.chars().any(is_bidi) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if is_bidi(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+}
+
+/// A character that must not reach a terminal raw: a control or a bidirectional override.
+pub fn needs_escape(c: char) -> bool {
+    c.is_control() || is_bidi(c)
 }
 
 /// Whether to colour output: only on a terminal, never with `NO_COLOR` or `TERM=dumb`.
@@ -55,5 +77,14 @@ mod tests {
         assert_eq!(escape("plain ✅ text"), "plain ✅ text");
         assert_eq!(escape("a\x1b[31mred\nb"), "a\\u{1b}[31mred\\nb");
         assert_eq!(escape("x\u{202e}y"), "x\\u{202e}y");
+    }
+
+    #[test]
+    fn json_keeps_its_meaning_without_raw_bidi_controls() {
+        let j = serde_json::to_string("a\u{202e}b\u{1b}").unwrap();
+        let safe = json_safe(j);
+        assert_eq!(safe, r#""a\u202eb\u001b""#);
+        let back: String = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, "a\u{202e}b\u{1b}");
     }
 }

@@ -13,6 +13,12 @@ use crate::event::{Event, Kind, Reason};
 use crate::pool::Pool;
 use crate::units::{Millis, fmt_time};
 
+/// Attempts kept in the failure-rate window: beyond, the oldest leave it early (a flood of
+/// attempts at one moment cannot grow it without bound).
+pub const MAX_WINDOW: usize = 100_000;
+/// How far back a failure looks for its own attempt in the window (they are lines apart).
+const FAILURE_SEARCH: usize = 1024;
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(super) enum State {
     Pending {
@@ -109,6 +115,14 @@ pub struct Engine {
     pub history: Vec<AlertRecord>,
     /// When false, transitions are recorded but not notified (rebuilding state from history).
     pub notify: bool,
+    /// Open allocations and orphans tracked one by one (`--max-orgs`); beyond, the oldest are
+    /// forgotten (and their alerts cleared), as the pool model folds them.
+    #[serde(default = "default_max_tracked")]
+    pub max_tracked: usize,
+}
+
+fn default_max_tracked() -> usize {
+    10_000
 }
 
 impl Engine {
@@ -134,6 +148,7 @@ impl Engine {
             next_repeat: None,
             history: Vec::new(),
             notify: true,
+            max_tracked: default_max_tracked(),
         }
     }
 
@@ -162,9 +177,21 @@ impl Engine {
     /// rules the event can change, to be evaluated at its own time.
     pub fn observe(&mut self, ev: &Event) -> RuleSet {
         let t = ev.time;
-        let rate_active = self.instances.keys().any(|(r, _)| *r == Rule::FailureRate);
+        let rate_active = self
+            .instances
+            .range((Rule::FailureRate, String::new())..)
+            .next()
+            .is_some_and(|((r, _), _)| *r == Rule::FailureRate);
         match &ev.kind {
-            Kind::AllocAttempt { org } => self.window.push_back((t, org.clone(), None)),
+            Kind::AllocAttempt { org } => {
+                self.window.push_back((t, org.clone(), None));
+                if self.window.len() > MAX_WINDOW
+                    && let Some((_, _, r)) = self.window.pop_front()
+                    && self.counts(r)
+                {
+                    self.window_failed -= 1;
+                }
+            }
             Kind::AllocFailed { org, reason, .. } => {
                 if *reason == Reason::NoGatewayAvailable {
                     if self.refusals == 0 {
@@ -180,6 +207,7 @@ impl Engine {
                     .window
                     .iter_mut()
                     .rev()
+                    .take(FAILURE_SEARCH)
                     .find(|(_, o, r)| o == org && r.is_none())
                 {
                     e.2 = Some(*reason);
@@ -203,6 +231,12 @@ impl Engine {
                 self.close(org);
                 self.open.insert((t, org.clone()));
                 self.open_start.insert(org.clone(), t);
+                while self.open.len() > self.max_tracked.max(1) {
+                    let Some((_, oldest)) = self.open.first().cloned() else {
+                        break;
+                    };
+                    self.close(&oldest);
+                }
                 if self.long_limit.is_some_and(|l| t < l) {
                     self.long_late.push(org.clone());
                 }
@@ -212,6 +246,24 @@ impl Engine {
             }
             Kind::Orphaned { org, .. } => {
                 self.orphans.entry(org.clone()).or_insert(t);
+                let cap = self.max_tracked.max(1);
+                if self.orphans.len() > cap {
+                    // The oldest tenth goes (amortized: one pass per tenth).
+                    let mut since: Vec<Millis> = self.orphans.values().copied().collect();
+                    let drop = (cap / 10).max(1);
+                    let (_, cut, _) = since.select_nth_unstable(drop - 1);
+                    let cut = *cut;
+                    let old: Vec<String> = self
+                        .orphans
+                        .iter()
+                        .filter(|(_, s)| **s <= cut)
+                        .map(|(o, _)| o.clone())
+                        .take(drop)
+                        .collect();
+                    for o in old {
+                        self.close(&o);
+                    }
+                }
             }
             _ => {}
         }

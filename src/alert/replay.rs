@@ -47,9 +47,11 @@ pub struct Monitor {
 
 impl Monitor {
     pub fn new(pool: PoolConfig, alerts: Alerts) -> Monitor {
+        let mut engine = Engine::new(alerts);
+        engine.max_tracked = pool.max_orgs;
         Monitor {
             pool: Pool::new(pool),
-            engine: Engine::new(alerts),
+            engine,
         }
     }
 

@@ -106,8 +106,8 @@ impl Sinks {
             w.flush()?;
         }
         if let Some(w) = &mut self.json {
-            serde_json::to_writer(&mut *w, n).map_err(io::Error::other)?;
-            writeln!(w)?;
+            let json = serde_json::to_string(n).map_err(io::Error::other)?;
+            writeln!(w, "{}", crate::term::json_safe(json))?;
             w.flush()?;
         }
         if let Some(e) = &self.exec {

@@ -34,8 +34,8 @@ pub fn run(s: AlertsReplay) -> anyhow::Result<Exit> {
             return Ok(());
         }
         if s.json {
-            serde_json::to_writer(&mut out, n)?;
-            writeln!(out)?;
+            let json = serde_json::to_string(n)?;
+            writeln!(out, "{}", crate::term::json_safe(json))?;
         } else {
             writeln!(out, "{}", human_line(n, false))?;
         }

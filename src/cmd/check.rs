@@ -179,7 +179,8 @@ pub fn run(s: Check) -> anyhow::Result<Exit> {
             let mut pool = saved.pool;
             // Pool settings come from this run's flags and configuration.
             pool.cfg = c.pool.clone();
-            let engine = Engine::with_history(c.alerts.clone(), saved.engine);
+            let mut engine = Engine::with_history(c.alerts.clone(), saved.engine);
+            engine.max_tracked = c.pool.max_orgs;
             (Monitor { pool, engine }, saved.stats, saved.files)
         }
         None => (

@@ -27,8 +27,8 @@ pub fn run(s: Report) -> anyhow::Result<Exit> {
     let mut out = io::BufWriter::new(stdout.lock());
     match s.format {
         ReportFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &report)?;
-            writeln!(out)?;
+            let json = serde_json::to_string_pretty(&report)?;
+            writeln!(out, "{}", crate::term::json_safe(json))?;
         }
         ReportFormat::Prometheus { per_org } => {
             let now = m.pool.now.unwrap_or(0);

@@ -26,17 +26,19 @@ pub fn write_event(
         .map_or("?", String::as_str);
     let source =
         serde_json::to_string(&format!("{name}:{}", ev.origin.line)).map_err(io::Error::other)?;
-    write!(out, "{head},\"time\":\"{}\"{rest}", fmt_time(ev.time))?;
+    let mut line = format!("{head},\"time\":\"{}\"{rest}", fmt_time(ev.time));
     if let Some(stream) = &ev.stream {
         let stream = serde_json::to_string(stream).map_err(io::Error::other)?;
-        write!(out, ",\"stream\":{stream}")?;
+        line.push_str(&format!(",\"stream\":{stream}"));
     }
-    write!(out, ",\"source\":{source}")?;
+    line.push_str(&format!(",\"source\":{source}"));
     if raw {
         let raw = serde_json::to_string(&ev.raw).map_err(io::Error::other)?;
-        write!(out, ",\"raw\":{raw}")?;
+        line.push_str(&format!(",\"raw\":{raw}"));
     }
-    writeln!(out, "}}")
+    line.push('}');
+    // No raw bidirectional control reaches a terminal (`gwmon events` is often read there).
+    writeln!(out, "{}", crate::term::json_safe(line))
 }
 
 #[cfg(test)]

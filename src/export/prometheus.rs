@@ -22,7 +22,9 @@ pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// Escape a label value: backslash, double quote and newline.
+/// Escape a label value: backslash, double quote and newline — after control and bidi
+/// characters from the logs are written as visible `\u{…}` text (an exposition is read on
+/// terminals too; the format itself has no escape for them).
 pub fn escape_label(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     for c in v.chars() {
@@ -30,6 +32,11 @@ pub fn escape_label(v: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
+            // `\u{1b}`, its backslash escaped for the format.
+            c if crate::term::needs_escape(c) => {
+                out.push('\\');
+                out.push_str(&c.escape_unicode().to_string());
+            }
             c => out.push(c),
         }
     }

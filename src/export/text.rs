@@ -394,7 +394,8 @@ pub fn write_report(out: &mut impl Write, r: &Report, color: bool) -> io::Result
 
     let an = &r.anomalies;
     let reassigned = an.gateway_reassigned + an.overcommitted;
-    if an.dealloc_without_alloc + an.double_alloc + an.time_backwards + reassigned > 0
+    if an.dealloc_without_alloc + an.double_alloc + an.time_backwards + reassigned + an.open_folded
+        > 0
         || an.snapshot_drift.is_some()
     {
         writeln!(out, "{}", st.head("ANOMALIES"))?;
@@ -408,6 +409,13 @@ pub fn write_report(out: &mut impl Write, r: &Report, color: bool) -> io::Result
                 out,
                 "  {} allocations ended unseen (their gateway was allocated to another organization) · {} times more gateways held than the pool has",
                 an.gateway_reassigned, an.overcommitted
+            )?;
+        }
+        if an.open_folded > 0 {
+            writeln!(
+                out,
+                "  {} open allocations dropped from the model to keep it bounded (more than --max-orgs open at once: deallocation lines missing?)",
+                thousands(an.open_folded)
             )?;
         }
         if let Some(d) = &an.snapshot_drift {

@@ -304,6 +304,7 @@ pub fn build(pool: &Pool, read: &ReadStats) -> Report {
             time_backwards: read.time_backwards,
             gateway_reassigned: c.gateway_reassigned,
             overcommitted: c.overcommitted,
+            open_folded: c.open_folded,
             snapshot_drift: (pool.drift.lasting > 0).then(|| SnapshotDrift {
                 snapshots: pool.drift.compared,
                 lasting: pool.drift.lasting,

@@ -274,6 +274,10 @@ pub struct Anomalies {
     pub gateway_reassigned: u64,
     /// Moments the model held more gateways than the pool has.
     pub overcommitted: u64,
+    /// Open allocations dropped from the model to keep it bounded (the oldest, when more than
+    /// `--max-orgs` were open at once: deallocation lines missing).
+    #[serde(default)]
+    pub open_folded: u64,
     /// A lasting difference between the model and the pool snapshots (null: none).
     pub snapshot_drift: Option<SnapshotDrift>,
 }

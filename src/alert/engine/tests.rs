@@ -341,3 +341,35 @@ fn fingerprints_are_stable() {
         "long_allocation{org=\"a\\\"b\"}"
     );
 }
+
+#[test]
+fn the_engine_forgets_the_oldest_beyond_max_tracked() {
+    let mut s = Sim::new(1000, Alerts::default());
+    s.engine.max_tracked = 10;
+    for i in 0..50 {
+        s.alloc(i, &format!("o{i}"));
+        s.at(
+            i,
+            Kind::Orphaned {
+                org: format!("p{i}"),
+                error: "x".into(),
+            },
+        );
+    }
+    assert!(s.engine.open.len() <= 10 && s.engine.open_start.len() <= 10);
+    assert!(s.engine.orphans.len() <= 10, "{}", s.engine.orphans.len());
+    assert!(s.engine.open_start.contains_key("o49"));
+    // A flood of attempts at one moment: the window stays bounded.
+    for i in 0..(MAX_WINDOW + 10) {
+        s.engine.observe(&Event {
+            time: T0,
+            kind: Kind::AllocAttempt {
+                org: format!("f{i}"),
+            },
+            origin: Origin { input: 0, line: 0 },
+            stream: None,
+            raw: String::new(),
+        });
+    }
+    assert_eq!(s.engine.window.len(), MAX_WINDOW);
+}
