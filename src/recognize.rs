@@ -175,6 +175,10 @@ pub struct ReadStats {
     pub time_backwards: u64,
     /// Inputs that failed while being read (a diagnostic said why).
     pub errors: u64,
+    /// Followed files whose rest could not be found after a rotation or truncation (lines
+    /// lost, told as they happened).
+    #[serde(default)]
+    pub lost: u64,
     /// The same counts per input (by index), to tell which input yields nothing.
     #[serde(default)]
     pub inputs: std::collections::BTreeMap<u32, InputCounts>,

@@ -209,7 +209,12 @@ pub fn run(s: Check) -> anyhow::Result<Exit> {
         state.stream = stream_of_file(Some(&path));
         state.file_gateway = gateway_of_file(Some(&path));
         session.states.insert((i as u32, None), state);
-        let segs = plan(&path, saved.map(|m| &m.mark), &mut notes)?;
+        let segs = plan(
+            &path,
+            saved.map(|m| &m.mark),
+            &mut notes,
+            &mut session.stats.lost,
+        )?;
         let mut last = None;
         let mut last_line = saved.and_then(|m| m.last_line);
         for seg in &segs {

@@ -90,6 +90,9 @@ pub fn run(s: Top) -> anyhow::Result<Exit> {
                             Ok(())
                         })?;
                         for n in &fnotes {
+                            if matches!(n, crate::source::follow::FollowNote::Lost { .. }) {
+                                session.stats.lost += 1;
+                            }
                             let (error, text) = describe(n);
                             act.note(error, text);
                         }

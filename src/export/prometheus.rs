@@ -204,6 +204,11 @@ pub fn render(
     );
     o.counter("gwmon_lines_read_total", "Log lines read.", read.lines);
     o.counter(
+        "gwmon_follow_lost_total",
+        "Followed files rotated or truncated whose rest was found nowhere beside them (lines lost).",
+        read.lost,
+    );
+    o.counter(
         "gwmon_lines_skipped_total",
         "Lines that could hold a lifecycle record but could not be used.",
         read.skipped,

@@ -138,6 +138,20 @@ pub fn describe(n: &FollowNote) -> (bool, String) {
             ),
         ),
         FollowNote::Error { path, message, .. } => (true, format!("{}: {message}", path.display())),
+        FollowNote::Recovered { path, .. } => (
+            false,
+            format!(
+                "{}: read a rotated file that was not followed yet (rotated between two looks, or a copytruncate's copy)",
+                path.display()
+            ),
+        ),
+        FollowNote::Lost { path, after, .. } => (
+            true,
+            format!(
+                "{}: rotated or truncated, and the rest of it after byte {after} is nowhere beside it: lines lost",
+                path.display()
+            ),
+        ),
     }
 }
 
@@ -436,6 +450,9 @@ pub fn follow(
         }
         for n in &fnotes {
             errored |= describe(n).0;
+            if matches!(n, FollowNote::Lost { .. }) {
+                session.stats.lost += 1;
+            }
             tell(Tell::Note(n));
         }
         if catching_up

@@ -45,6 +45,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 
+mod backlog;
 mod dirs;
 mod glob;
 mod rotation;
@@ -52,6 +53,7 @@ mod stdin;
 #[cfg(test)]
 mod tests;
 
+use crate::source::identity::FileId;
 use dirs::{WatchedDir, limit_error};
 use glob::{Pattern, is_glob};
 use rotation::{Generation, Tracked};
@@ -145,6 +147,16 @@ pub enum FollowNote {
         path: PathBuf,
         of: PathBuf,
     },
+    /// A file the path named was found beside it and read whole: a generation rotated away
+    /// before it was opened, or the copy a copytruncate made.
+    Recovered { input: u32, path: PathBuf },
+    /// The file was truncated (or rotated) and the rest of it, after byte `after`, was found
+    /// nowhere beside it: those lines are lost.
+    Lost {
+        input: u32,
+        path: PathBuf,
+        after: u64,
+    },
     /// A path cannot be read or watched (told once until it changes); following goes on.
     Error {
         input: u32,
@@ -180,6 +192,10 @@ pub struct Follower {
     buf: Vec<u8>,
     chunks: Vec<FollowChunk>,
     notes: Vec<FollowNote>,
+    /// Files opened (or queued to be read), so that no sibling is read twice.
+    seen: std::collections::VecDeque<FileId>,
+    /// First bytes of the files read to their end, to know a compressed copy of one.
+    seen_heads: std::collections::VecDeque<backlog::Head>,
 }
 
 /// The directory to watch for a path's directory part ("" is the current one).
@@ -252,6 +268,8 @@ impl Follower {
             buf: vec![0; 256 * 1024],
             chunks: Vec::new(),
             notes: Vec::new(),
+            seen: Default::default(),
+            seen_heads: Default::default(),
         };
         // A named path that is a directory is a mistake to say at once (a glob is the way to
         // follow the files in it).
@@ -383,6 +401,7 @@ impl Follower {
             rotated: false,
             dup_of: None,
             error: None,
+            backlog: Default::default(),
         });
         self.entries.len() - 1
     }

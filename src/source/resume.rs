@@ -64,11 +64,12 @@ pub struct Segment {
 }
 
 /// Decide what to read of `path` given what the last run saw: the segments, in order, and notes
-/// for the output (a remainder that could not be found).
+/// for the output (a remainder that could not be found: also counted in `lost`).
 pub fn plan(
     path: &Path,
     mark: Option<&Mark>,
     notes: &mut Vec<String>,
+    lost: &mut u64,
 ) -> anyhow::Result<Vec<Segment>> {
     let meta = std::fs::metadata(path);
     if meta.as_ref().is_ok_and(|m| m.is_dir()) {
@@ -112,11 +113,14 @@ pub fn plan(
             live: false,
         }),
         None if mark.offset == 0 => {}
-        None => notes.push(format!(
-            "{} was rotated or truncated and the rest of it (after byte {}) was not found next to it",
-            path.display(),
-            mark.offset
-        )),
+        None => {
+            *lost += 1;
+            notes.push(format!(
+                "{} was rotated or truncated and the rest of it (after byte {}) was not found next to it: lines lost",
+                path.display(),
+                mark.offset
+            ));
+        }
     }
     match meta {
         Ok(_) => segs.push(fresh(path)),

@@ -8,6 +8,7 @@ use std::io::{self, Read};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::PathBuf;
 
+use super::backlog::{Backlog, Head};
 use super::{CHUNK_TARGET, FollowChunk, FollowNote, Follower, MAX_RETIRED};
 use crate::source::framer::{AtEnd, Framer};
 use crate::source::identity::FileId;
@@ -28,6 +29,8 @@ pub(super) struct Tracked {
     /// The path names a file another entry already follows (hard link, overlapping patterns).
     pub(super) dup_of: Option<FileId>,
     pub(super) error: Option<String>,
+    /// Files to read whole before the current one (missed generations, a copytruncate's copy).
+    pub(super) backlog: Backlog,
 }
 
 impl Tracked {
@@ -73,6 +76,8 @@ impl Read for FileAt {
 pub(super) struct Generation {
     pub(super) id: FileId,
     framer: Framer<FileAt>,
+    /// Its first bytes (up to `HEAD`), to find its copy after a copytruncate.
+    pub(super) head: Head,
 }
 
 impl Generation {
@@ -91,6 +96,24 @@ impl Generation {
         Generation {
             id: FileId::of(m),
             framer,
+            head: Head::default(),
+        }
+    }
+
+    /// Take in the file's first bytes while they are fewer than `HEAD`.
+    fn refresh_head(&mut self) {
+        use crate::source::identity::{HEAD, fingerprint};
+        if self.head.len >= HEAD {
+            return;
+        }
+        let mut b = vec![0u8; HEAD];
+        if let Ok(n) = self.file().read_at(&mut b, 0)
+            && n > self.head.len
+        {
+            self.head = Head {
+                fp: fingerprint(&b[..n]),
+                len: n,
+            };
         }
     }
 
@@ -257,6 +280,7 @@ impl Follower {
             self.entries[i].current = Some(self.retired.remove(k));
             return true;
         }
+        self.remember(id);
         let mut g = Generation::new(file, &m, self.opts.max_line);
         if startup
             && !self.opts.from_start
@@ -318,8 +342,17 @@ impl Follower {
                         if !self.read_current(i, budget) {
                             return;
                         }
+                        let since = self.entries[i]
+                            .current
+                            .as_ref()
+                            .and_then(|g| g.file().metadata().ok())
+                            .and_then(|m| m.modified().ok());
                         self.finish_current(i);
                         self.entries[i].rotated = true;
+                        // Generations the path named between two looks, renamed away since.
+                        if let Some(since) = since {
+                            self.find_missed(i, since, id);
+                        }
                         self.open_new(i, appeared, budget);
                     }
                     None => self.open_new(i, appeared, budget),
@@ -336,6 +369,11 @@ impl Follower {
             return;
         };
         g.flush(&mut self.chunks, e.input, &e.path);
+        g.refresh_head();
+        if g.head.len > 0 {
+            let head = g.head;
+            self.remember_head(head);
+        }
         if g.nlink() > 0 {
             self.retired.push(g);
             if self.retired.len() > MAX_RETIRED {
@@ -361,6 +399,9 @@ impl Follower {
     /// Read the entry's current file as far as the budget goes (after a truncation, from its
     /// start). True at its end.
     fn read_current(&mut self, i: usize, budget: &mut usize) -> bool {
+        if !self.read_backlog(i, budget) {
+            return false;
+        }
         let e = &mut self.entries[i];
         let Some(g) = &mut e.current else {
             return true;
@@ -368,19 +409,28 @@ impl Follower {
         if g.compressed() {
             return true;
         }
-        let mut truncated = false;
-        let r = g.file().metadata().and_then(|m| {
-            if m.len() < g.framer.get_ref().offset {
-                // copytruncate: what was read is gone; a held partial line will not complete.
-                g.flush(&mut self.chunks, e.input, &e.path);
-                g.restart();
-                truncated = true;
-            }
-            g.read(&mut self.buf, &mut self.chunks, e.input, &e.path, budget)
-        });
-        if truncated {
+        let shrunk = g
+            .file()
+            .metadata()
+            .is_ok_and(|m| m.len() < g.framer.get_ref().offset);
+        if shrunk {
+            // copytruncate: what was written after the last read is in the copy beside the
+            // file (a held partial line included): read it from there, then the file anew.
+            let (head, consumed, next_line) = (g.head, g.framer.consumed, g.framer.next_line);
+            g.framer.discard_partial();
+            g.restart();
             self.note(i, |input, path| FollowNote::Truncated { input, path });
+            self.recover_copy(i, head, consumed, next_line);
+            if !self.read_backlog(i, budget) {
+                return false;
+            }
         }
+        let e = &mut self.entries[i];
+        let Some(g) = &mut e.current else {
+            return true;
+        };
+        g.refresh_head();
+        let r = g.read(&mut self.buf, &mut self.chunks, e.input, &e.path, budget);
         match r {
             Ok(eof) => {
                 if !eof {

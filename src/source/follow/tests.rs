@@ -629,3 +629,133 @@ fn stdin_holds_a_partial_line_until_its_newline_or_the_end() {
     }
     assert!(s.error().is_none());
 }
+
+#[test]
+fn copytruncate_reads_the_unread_rest_from_the_copy() {
+    for poll in [None, Some(Duration::from_millis(50))] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gw.log");
+        fs::write(&path, "").unwrap();
+        let mut f = follower(&[&path], opts(poll, false));
+        let mut got = Got::default();
+        append(&path, "line 1\nline 2\nline 3\n");
+        until(&mut f, &mut got, |g| g.lines.len() >= 3);
+        // Written before the copy, not read yet (and a partial line held over).
+        append(&path, "line 4\nline 5\nline");
+        let (c, n) = f.wait(Duration::from_millis(10)).unwrap();
+        got.add(c, n);
+        append(&path, " 6\n");
+        fs::copy(&path, dir.path().join("gw.log.1")).unwrap();
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        append(&path, "line 7\n");
+        until(&mut f, &mut got, |g| g.lines.len() >= 7);
+        assert_eq!(
+            got.texts(),
+            [
+                "line 1", "line 2", "line 3", "line 4", "line 5", "line 6", "line 7"
+            ],
+            "{poll:?}"
+        );
+        // The rest from the copy keeps its numbering; the truncated file starts again at 1.
+        let nums: Vec<u64> = got.lines.iter().map(|l| l.2).collect();
+        assert_eq!(nums, [1, 2, 3, 4, 5, 6, 1]);
+        // Line 6, held partial when the file was copied, comes whole from the copy.
+        assert!(got.lines[5].1.ends_with("gw.log.1"), "{:?}", got.lines[5]);
+        assert_eq!(got.count(|n| matches!(n, FollowNote::Recovered { .. })), 1);
+        assert_eq!(got.count(|n| matches!(n, FollowNote::Lost { .. })), 0);
+        quiet(&mut f, &mut got, Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_truncation_without_a_copy_is_told_as_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gw.log");
+    fs::write(&path, "").unwrap();
+    let mut f = follower(&[&path], opts(Some(Duration::from_millis(50)), false));
+    let mut got = Got::default();
+    append(&path, "line 1\nline 2\n");
+    until(&mut f, &mut got, |g| g.lines.len() >= 2);
+    append(&path, "line 3\n");
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    append(&path, "x\n");
+    until(&mut f, &mut got, |g| g.lines.len() >= 3);
+    assert_eq!(got.texts(), ["line 1", "line 2", "x"]);
+    assert_eq!(
+        got.count(|n| matches!(n, FollowNote::Lost { after: 14, .. })),
+        1
+    );
+}
+
+#[test]
+fn generations_rotated_away_between_two_looks_are_read_in_order() {
+    for poll in [None, Some(Duration::from_millis(50))] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let path = d.join("gw.log");
+        fs::write(&path, "").unwrap();
+        let mut f = follower(&[&path], opts(poll, false));
+        let mut got = Got::default();
+        append(&path, "line 1\nline 2\n");
+        until(&mut f, &mut got, |g| g.lines.len() >= 2);
+        // Three rotations (logrotate `create`, rotate 3) before the follower looks again.
+        append(&path, "line 3\n");
+        let shift = |n: u32| {
+            for k in (1..n).rev() {
+                let from = d.join(format!("gw.log.{k}"));
+                if from.exists() {
+                    fs::rename(&from, d.join(format!("gw.log.{}", k + 1))).unwrap();
+                }
+            }
+            fs::rename(&path, d.join("gw.log.1")).unwrap();
+        };
+        shift(3);
+        fs::write(&path, "line 4\n").unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        shift(3);
+        fs::write(&path, "line 5\nline 6\n").unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        shift(3);
+        fs::write(&path, "line 7\n").unwrap();
+        until(&mut f, &mut got, |g| g.lines.len() >= 7);
+        assert_eq!(
+            got.texts(),
+            [
+                "line 1", "line 2", "line 3", "line 4", "line 5", "line 6", "line 7"
+            ],
+            "{poll:?}: {:?}",
+            got.notes
+        );
+        assert_eq!(got.count(|n| matches!(n, FollowNote::Recovered { .. })), 2);
+        // A compressed copy of a generation already read, then one more rotation: only the
+        // new file's lines come.
+        let gz = d.join("gw.log.2.gz");
+        {
+            let data = fs::read(d.join("gw.log.2")).unwrap();
+            let mut e = flate2::write::GzEncoder::new(
+                fs::File::create(&gz).unwrap(),
+                flate2::Compression::fast(),
+            );
+            e.write_all(&data).unwrap();
+            e.finish().unwrap();
+        }
+        fs::remove_file(d.join("gw.log.2")).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        shift(1);
+        fs::write(&path, "line 8\n").unwrap();
+        until(&mut f, &mut got, |g| g.lines.len() >= 8);
+        quiet(&mut f, &mut got, Duration::from_millis(300));
+        assert_eq!(got.texts().last(), Some(&"line 8"), "{:?}", got.texts());
+        assert_eq!(got.lines.len(), 8, "{:?}", got.texts());
+    }
+}

@@ -1,0 +1,277 @@
+//! What a followed path held that the follower never opened, found beside it and read before
+//! the path's current file:
+//! - the generations a fast rotation (logrotate `create`, Docker's size-based rotation)
+//!   renamed away between two looks: siblings written since the old file's last change, never
+//!   opened;
+//! - the copy a `copytruncate` made: what was written after the last read and before the
+//!   truncation is only there (a sibling with the file's first bytes, longer than what was
+//!   read).
+//!
+//! Each is read whole (decompressed if it was compressed meanwhile), streamed under the pass
+//! budget like any file. A remainder that cannot be found is told (a `Lost` note, counted).
+
+use std::collections::VecDeque;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use super::{FollowChunk, FollowNote, Follower};
+use crate::source::framer::Framer;
+use crate::source::identity::{FileId, content_head, fingerprint};
+use crate::source::resume::{Segment, open_segment};
+
+/// Missed generations read after one rotation, at most (the newest are kept).
+const MAX_MISSED: usize = 100;
+/// Generations remembered as opened, so that none is read twice.
+pub(super) const MAX_SEEN: usize = 4096;
+
+/// A file to read whole before the entry's current one.
+pub(super) struct Pending {
+    pub(super) path: PathBuf,
+    framer: Option<Framer>,
+    /// Where reading starts (the copy of a copytruncate: after what was read already).
+    offset: u64,
+    line: u64,
+    /// The `Recovered` note was given (at its first line).
+    told: bool,
+}
+
+/// The first bytes of a file, as a fingerprint and a length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(super) struct Head {
+    pub(super) fp: u64,
+    pub(super) len: usize,
+}
+
+fn siblings(path: &Path) -> Vec<(PathBuf, fs::Metadata)> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Some(base) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return Vec::new();
+    };
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    rd.filter_map(Result::ok)
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n != base && n.starts_with(&base)
+        })
+        .filter_map(|e| {
+            let p = e.path();
+            let m = fs::metadata(&p).ok()?;
+            m.is_file().then_some((p, m))
+        })
+        .collect()
+}
+
+impl Follower {
+    pub(super) fn remember_head(&mut self, head: Head) {
+        if !self.seen_heads.contains(&head) {
+            self.seen_heads.push_back(head);
+            if self.seen_heads.len() > MAX_SEEN {
+                self.seen_heads.pop_front();
+            }
+        }
+    }
+
+    pub(super) fn remember(&mut self, id: FileId) {
+        if !self.seen.contains(&id) {
+            self.seen.push_back(id);
+            if self.seen.len() > MAX_SEEN {
+                self.seen.pop_front();
+            }
+        }
+    }
+
+    /// After a rotation of entry `i` from the file `old` (last changed at `since`) to `new`:
+    /// queue the siblings written since that were never opened, oldest first.
+    pub(super) fn find_missed(&mut self, i: usize, since: SystemTime, new: FileId) {
+        let path = self.entries[i].path.clone();
+        let mut found: Vec<(SystemTime, PathBuf, FileId)> = siblings(&path)
+            .into_iter()
+            .filter_map(|(p, m)| {
+                let id = FileId::of(&m);
+                let mtime = m.modified().ok()?;
+                let unseen = id != new
+                    && !self.seen.contains(&id)
+                    && !self
+                        .entries
+                        .iter()
+                        .any(|e| e.current.as_ref().is_some_and(|g| g.id == id));
+                // Not older than the old file's last change (timestamps are coarse: the next
+                // generation may be created within the same tick).
+                (unseen && mtime >= since && m.len() > 0).then_some((mtime, p, id))
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1)));
+        let skip = found.len().saturating_sub(MAX_MISSED);
+        for (_, p, id) in found.into_iter().skip(skip) {
+            // A compressed copy of a file already read has the same first bytes as one seen:
+            // such a sibling is a new inode but not new content.
+            if self.is_compressed_copy_of_seen(&p) {
+                continue;
+            }
+            self.remember(id);
+            self.entries[i].backlog.push_back(Pending {
+                path: p,
+                framer: None,
+                offset: 0,
+                line: 1,
+                told: false,
+            });
+        }
+    }
+
+    fn is_compressed_copy_of_seen(&self, p: &Path) -> bool {
+        let Ok(head) = crate::source::identity::read_head(p, 4) else {
+            return false;
+        };
+        if crate::source::input::Compression::detect(&head).is_none() {
+            return false;
+        }
+        let Ok(h) = content_head(p, crate::source::identity::HEAD) else {
+            return false;
+        };
+        let fp = Head {
+            fp: fingerprint(&h),
+            len: h.len(),
+        };
+        self.seen_heads.contains(&fp)
+    }
+
+    /// Entry `i`'s file was truncated after `consumed` bytes had been read (its first bytes
+    /// were `head`): read the rest from the copy beside it, or tell that it is lost.
+    pub(super) fn recover_copy(&mut self, i: usize, head: Head, consumed: u64, next_line: u64) {
+        let path = self.entries[i].path.clone();
+        let copy = (head.len > 0)
+            .then(|| {
+                let mut c: Vec<(PathBuf, fs::Metadata)> = siblings(&path);
+                c.sort_by_key(|(_, m)| std::cmp::Reverse(m.modified().ok()));
+                c.into_iter().map(|(p, _)| p).find(|p| {
+                    content_head(p, head.len)
+                        .is_ok_and(|h| h.len() == head.len && fingerprint(&h) == head.fp)
+                })
+            })
+            .flatten();
+        match copy {
+            Some(p) => {
+                let Ok(m) = fs::metadata(&p) else {
+                    return;
+                };
+                self.remember(FileId::of(&m));
+                let compressed = crate::source::identity::read_head(&p, 8)
+                    .is_ok_and(|h| crate::source::input::Compression::detect(&h).is_some());
+                if !compressed && m.len() <= consumed {
+                    // Everything it holds was read already.
+                    return;
+                }
+                self.entries[i].backlog.push_back(Pending {
+                    path: p,
+                    framer: None,
+                    offset: consumed,
+                    line: next_line,
+                    told: false,
+                });
+            }
+            None => self.notes.push(FollowNote::Lost {
+                input: self.entries[i].input,
+                path,
+                after: consumed,
+            }),
+        }
+    }
+
+    /// Read entry `i`'s backlog as far as the budget goes. True once it is empty.
+    pub(super) fn read_backlog(&mut self, i: usize, budget: &mut usize) -> bool {
+        let max_line = self.opts.max_line;
+        let input = self.entries[i].input;
+        while let Some(mut p) = self.entries[i].backlog.pop_front() {
+            let framer = match p.framer.take() {
+                Some(f) => f,
+                None => {
+                    let seg = Segment {
+                        path: p.path.clone(),
+                        offset: p.offset,
+                        line: p.line,
+                        live: false,
+                    };
+                    match open_segment(&seg, max_line) {
+                        Ok(f) => f,
+                        Err(e) => {
+                            self.notes.push(FollowNote::Error {
+                                input,
+                                path: p.path.clone(),
+                                message: format!("{e:#}"),
+                            });
+                            continue;
+                        }
+                    }
+                }
+            };
+            let mut f = framer;
+            loop {
+                if *budget == 0 {
+                    // Go on from here at the next pass.
+                    p.framer = Some(f);
+                    self.entries[i].backlog.push_front(p);
+                    self.more = true;
+                    return false;
+                }
+                match f.next_chunk(std::mem::take(&mut self.buf)) {
+                    Ok(Some(c)) => {
+                        *budget = budget.saturating_sub(c.len);
+                        if !p.told && (c.len > 0 || !c.overlong.is_empty()) {
+                            p.told = true;
+                            self.notes.push(FollowNote::Recovered {
+                                input,
+                                path: p.path.clone(),
+                            });
+                        }
+                        self.chunks.push(FollowChunk {
+                            input,
+                            path: p.path.clone(),
+                            first_line: c.first_line,
+                            data: c.data().to_vec(),
+                            overlong: c.overlong,
+                        });
+                        self.buf = c.buf;
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        self.notes.push(FollowNote::Error {
+                            input,
+                            path: p.path.clone(),
+                            message: format!("read error: {e}"),
+                        });
+                        break;
+                    }
+                }
+            }
+            if let Some(c) = f.flush() {
+                self.chunks.push(FollowChunk {
+                    input,
+                    path: p.path.clone(),
+                    first_line: c.first_line,
+                    data: c.buf,
+                    overlong: c.overlong,
+                });
+            }
+            // Read: a compressed copy of it later is not new content.
+            if let Ok(h) = content_head(&p.path, crate::source::identity::HEAD)
+                && !h.is_empty()
+            {
+                self.remember_head(Head {
+                    fp: fingerprint(&h),
+                    len: h.len(),
+                });
+            }
+        }
+        true
+    }
+}
+
+/// Pending files of an entry, oldest first.
+pub(super) type Backlog = VecDeque<Pending>;
