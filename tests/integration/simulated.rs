@@ -280,7 +280,10 @@ fn series_agree(r: &Value, what: &str) {
     let u = |v: &Value| v.as_u64().unwrap_or(u64::MAX);
     let hours = r["rate"]["per_hour"].as_array().expect("per_hour");
     for reason in ["no_gateway_available", "health_check", "init", "other"] {
-        let sum: u64 = hours.iter().map(|h| u(&h["failures_by_reason"][reason])).sum();
+        let sum: u64 = hours
+            .iter()
+            .map(|h| u(&h["failures_by_reason"][reason]))
+            .sum();
         assert_eq!(
             sum,
             u(&r["allocations"]["failures_by_reason"][reason]),
@@ -288,7 +291,11 @@ fn series_agree(r: &Value, what: &str) {
         );
     }
     let reused: u64 = hours.iter().map(|h| u(&h["reused"])).sum();
-    assert_eq!(reused, u(&r["allocations"]["reused"]), "{what}: reuses per hour");
+    assert_eq!(
+        reused,
+        u(&r["allocations"]["reused"]),
+        "{what}: reuses per hour"
+    );
     let ex = &r["exhaustion"];
     let periods = ex["periods"].as_array().expect("periods");
     assert_eq!(periods.len() as u64, u(&ex["episodes"]), "{what}: periods");
