@@ -234,7 +234,7 @@ pub struct ReportArgs {
     pub json: bool,
 
     /// Write the report as one self-contained HTML page with charts (inline CSS and SVG, nothing
-    /// fetched, no script) to FILE, replaced atomically; `-` prints it on stdout.
+    /// fetched, no script) to FILE, replaced atomically, or on stdout with --html -.
     #[arg(
         long,
         value_name = "FILE",

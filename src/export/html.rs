@@ -4,13 +4,14 @@
 //!
 //! Charts are hand-written SVG, not a plotting crate. plotters (default features off, only its
 //! SVG backend and the area, line and histogram series) was tried on a simulated week: it adds
-//! three crates and about 4 s to a clean debug build, but its SVG of the pool chart and of the
-//! hourly bars alone came to 27 KB and 44 KB (integer coordinates, a style attribute per
-//! element), against 10 KB and 17 KB for the same charts here; and it cannot write what this page
-//! needs: a `<title>` on each mark for hover without a script, CSS classes (the print
-//! stylesheet, the narrow-screen labels), the `data-figure` attributes tying each mark to its key
-//! in the JSON report, and text escaped by the one helper of this page ([`esc`]) rather than by
-//! a second one of its own.
+//! three crates and about 4 s to a clean debug build, lean enough, but its SVG of three stacked
+//! pool areas came to 27 KB and of two hourly bar series to 44 KB (integer coordinates, a style
+//! attribute on every element), where the charts here draw more (five pool series with the
+//! exhaustion and gap lanes; three bar series) in 12 KB and 15 KB. And it cannot write what this
+//! page needs: a `<title>` on each mark for hover without a script, CSS classes (the print
+//! stylesheet, the narrow-screen labels), the `data-figure` attributes tying each mark to its
+//! key in the JSON report, and text escaped by the one helper of this page ([`esc`]) rather
+//! than by a second one of its own.
 //!
 //! Every number taken from the report carries `data-figure="PATH"` (the key in the JSON report,
 //! `rate.per_hour.12.allocated`) and `data-value` (the value as in the JSON report), so a test

@@ -92,7 +92,8 @@ fn columns(hours: &[(usize, Millis, &PoolHour)]) -> Vec<Col> {
         .collect()
 }
 
-/// A step path through the columns' values: an area down to `base` (closed) or a line.
+/// A step path through the columns' values: an area down to `base` (closed) or a line, with
+/// horizontal and vertical moves only (`V y H x`).
 fn steps(
     cols: &[Col],
     x: &TimeAxis,
@@ -102,39 +103,42 @@ fn steps(
     f: impl Fn(&Col) -> Option<f64>,
 ) -> String {
     let mut d = String::new();
-    let mut open: Option<f64> = None;
+    // The last point while a subpath is open.
+    let mut open: Option<(f64, f64)> = None;
     let mut prev_t1 = None;
-    let close = |d: &mut String, last_x: f64| {
+    let close = |d: &mut String| {
         if area {
-            let _ = write!(d, "L{} {}Z", N(last_x), N(base));
+            let _ = write!(d, "V{}Z", N(base));
         }
     };
     for c in cols {
         let v = f(c);
         let broken = prev_t1.is_some_and(|t| c.t0 > t);
         prev_t1 = Some(c.t1);
-        if let Some(last_x) = open
-            && (v.is_none() || broken)
-        {
-            close(&mut d, last_x);
+        if open.is_some() && (v.is_none() || broken) {
+            close(&mut d);
             open = None;
         }
         let Some(v) = v else { continue };
         let (xa, xb, yv) = (x.at(c.t0), x.at(c.t1), y.at(v));
-        if open.is_none() {
-            if area {
-                let _ = write!(d, "M{} {}L{} {}", N(xa), N(base), N(xa), N(yv));
-            } else {
+        match open {
+            None if area => {
+                let _ = write!(d, "M{} {}V{}", N(xa), N(base), N(yv));
+            }
+            None => {
                 let _ = write!(d, "M{} {}", N(xa), N(yv));
             }
-        } else {
-            let _ = write!(d, "L{} {}", N(xa), N(yv));
+            Some((_, last_y)) => {
+                if N(yv).to_string() != N(last_y).to_string() {
+                    let _ = write!(d, "V{}", N(yv));
+                }
+            }
         }
-        let _ = write!(d, "L{} {}", N(xb), N(yv));
-        open = Some(xb);
+        let _ = write!(d, "H{}", N(xb));
+        open = Some((xb, yv));
     }
-    if let Some(last_x) = open {
-        close(&mut d, last_x);
+    if open.is_some() {
+        close(&mut d);
     }
     d
 }
@@ -164,16 +168,6 @@ fn spans(c: &mut Chart, x: &TimeAxis, (t0, t1): (Millis, Millis), lane: Lane<'_>
             figs = figs.and(format_args!("{}.{i}.count", lane.path), s.count);
         }
         c.group(&period_title(lane.what, s, lane.refused));
-        if let Some((top, bottom)) = lane.band {
-            c.rect(
-                xa,
-                top,
-                w,
-                bottom - top,
-                &format!("{}b", lane.class),
-                &Figs::default(),
-            );
-        }
         c.bar(xa, lane.y, w, 10.0, lane.class, &figs);
         c.end_group();
     }
@@ -186,8 +180,6 @@ struct Lane<'a> {
     class: &'a str,
     refused: bool,
     y: f64,
-    /// A faint band over the plot too (top, bottom).
-    band: Option<(f64, f64)>,
 }
 
 /// The pool over time: allocated, orphaned and available stacked to the total, the total as a
@@ -249,7 +241,6 @@ pub(super) fn pool(r: &Report) -> Option<String> {
             class: "ex",
             refused: true,
             y: 211.0,
-            band: Some((top, bottom)),
         },
         Lane {
             spans: &r.gaps,
@@ -258,7 +249,6 @@ pub(super) fn pool(r: &Report) -> Option<String> {
             class: "gap",
             refused: false,
             y: 230.0,
-            band: None,
         },
     ];
     for lane in lanes {
