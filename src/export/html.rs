@@ -29,7 +29,10 @@ use crate::report::Report;
 mod bars;
 mod charts;
 mod page;
+mod rates;
 mod svg;
+mod tables;
+mod timeline;
 
 /// Escape text for HTML and SVG, in element content and in quoted attribute values alike: the
 /// one helper every text taken from the report goes through (organization ids, gateway names,

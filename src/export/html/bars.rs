@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 
 use super::Figs;
-use super::charts::{REASONS, figure, reason_counts};
+use super::charts::figure;
+use super::rates::{REASONS, reason_counts};
 use super::svg::{Chart, LEFT, Lin, Log, RIGHT, W, nice_ticks};
 use crate::report::{Durations, GatewayFigures, Report};
 use crate::units::{human_secs, pct, thousands};

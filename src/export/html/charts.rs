@@ -1,13 +1,13 @@
-//! The time charts: the pool over time (exhaustion episodes and gaps marked under its time
-//! axis), allocations, reuses and failures per hour or per day, failures by reason over time,
-//! and the alert timeline. Each returns its `<figure>`, or nothing when it would draw no mark.
+//! The figure around a chart, and the pool over time (exhaustion episodes and gaps marked under
+//! its time axis). Each chart function returns its `<figure>`, or nothing when it would draw no
+//! mark.
 
 use std::fmt::Write as _;
 
 use super::svg::{Chart, LEFT, Lin, N, RIGHT, TimeAxis, W, hour_label, nice_ticks};
 use super::{Figs, esc};
-use crate::pool::{DAY, HOUR};
-use crate::report::{Bucket, PoolHour, Report, Span};
+use crate::pool::HOUR;
+use crate::report::{PoolHour, Report, Span};
 use crate::units::time::parse_rfc3339;
 use crate::units::{Millis, human_secs, thousands};
 
@@ -15,8 +15,6 @@ use crate::units::{Millis, human_secs, thousands};
 const HOVER_HOURS: usize = 35 * 24;
 /// Columns drawn at most across a time chart (longer histories are averaged per column).
 const COLUMNS: usize = 700;
-/// Alerts drawn at most on the timeline (the newest).
-pub(super) const ALERTS_DRAWN: usize = 1000;
 
 /// A chart in its figure: `caption` (HTML), the legend (swatch class, label), the SVG, and
 /// `note` (HTML) under it; nothing when the chart drew no mark.
@@ -52,7 +50,7 @@ pub(super) fn figure(
 }
 
 /// Times of a series, parsed (entries whose time does not parse are left out).
-fn timed<T>(items: &[T], start: impl Fn(&T) -> &str) -> Vec<(usize, Millis, &T)> {
+pub(super) fn timed<T>(items: &[T], start: impl Fn(&T) -> &str) -> Vec<(usize, Millis, &T)> {
     items
         .iter()
         .enumerate()
@@ -307,305 +305,5 @@ pub(super) fn pool(r: &Report) -> Option<String> {
         &legend,
         c,
         "",
-    )
-}
-
-/// Which buckets the rate charts use: per hour up to three weeks, per day beyond.
-pub(super) fn hourly(r: &Report) -> bool {
-    r.rate.per_hour.len() <= 21 * 24 + 1
-}
-
-fn bucket_series(
-    r: &Report,
-    per_day: bool,
-) -> (&'static str, Millis, Vec<(usize, Millis, &Bucket)>) {
-    if per_day {
-        ("per_day", DAY, timed(&r.rate.per_day, |b| &b.start))
-    } else {
-        ("per_hour", HOUR, timed(&r.rate.per_hour, |b| &b.start))
-    }
-}
-
-/// Allocations and reuses stacked up, failures down, per hour or per day.
-pub(super) fn rates(r: &Report, per_day: bool) -> Option<String> {
-    let (key, step, buckets) = bucket_series(r, per_day);
-    let (first, last) = (buckets.first()?, buckets.last()?);
-    let up = |b: &Bucket| b.allocated + b.reused;
-    let max_up = buckets.iter().map(|b| up(b.2)).max().unwrap_or(0);
-    let max_down = buckets.iter().map(|b| b.2.failed).max().unwrap_or(0);
-    if max_up + max_down == 0 {
-        return None;
-    }
-    let (_, t) = nice_ticks(max_up.max(max_down) as f64, 4);
-    let vstep = t.get(1).copied().unwrap_or(1.0);
-    let top_up = ((max_up as f64 / vstep).ceil() * vstep).max(vstep);
-    let top_down = (max_down as f64 / vstep).ceil() * vstep;
-    let (top, height) = (10.0, if per_day { 150.0 } else { 200.0 });
-    let per = height / (top_up + top_down);
-    let y0 = top + top_up * per;
-    let bottom = top + height;
-    let x = TimeAxis::new(first.1, last.1 + step, LEFT);
-    let name = format!("rate.{key}");
-    let mut c = Chart::new(&name, bottom + 24.0, "Allocations, reuses and failures");
-    x.draw(&mut c, top, bottom);
-    let mut v = 0.0;
-    while v <= top_up + 1e-9 {
-        let py = y0 - v * per;
-        c.line(LEFT, py, W - RIGHT, py, "grid");
-        c.text(LEFT - 5.0, py + 4.0, "end", "tick", &format!("{v}"));
-        v += vstep;
-    }
-    let mut v = vstep;
-    while v <= top_down + 1e-9 {
-        let py = y0 + v * per;
-        c.line(LEFT, py, W - RIGHT, py, "grid");
-        c.text(LEFT - 5.0, py + 4.0, "end", "tick f", &format!("{v}"));
-        v += vstep;
-    }
-    for &(i, t, b) in &buckets {
-        if up(b) + b.failed == 0 {
-            continue;
-        }
-        let (xa, xb) = (x.at(t), x.at(t + step));
-        let bw = xb - xa;
-        let pad = if bw > 4.0 { bw * 0.15 } else { 0.0 };
-        let when = if per_day {
-            super::svg::day_label(t)
-        } else {
-            hour_label(t)
-        };
-        c.group(&format!(
-            "{when}: {} allocated · {} reused · {} failed",
-            thousands(b.allocated),
-            thousands(b.reused),
-            thousands(b.failed)
-        ));
-        let p = |k: &str| format!("rate.{key}.{i}.{k}");
-        let ha = b.allocated as f64 * per;
-        let hr = b.reused as f64 * per;
-        if b.allocated > 0 {
-            c.bar(
-                xa + pad,
-                y0 - ha,
-                bw - 2.0 * pad,
-                ha,
-                "a",
-                &Figs::of(p("allocated"), b.allocated),
-            );
-        }
-        if b.reused > 0 {
-            c.bar(
-                xa + pad,
-                y0 - ha - hr,
-                bw - 2.0 * pad,
-                hr,
-                "re",
-                &Figs::of(p("reused"), b.reused),
-            );
-        }
-        if b.failed > 0 {
-            let hf = b.failed as f64 * per;
-            c.bar(
-                xa + pad,
-                y0,
-                bw - 2.0 * pad,
-                hf,
-                "f",
-                &Figs::of(p("failed"), b.failed),
-            );
-        }
-        c.rect(xa, top, bw, height, "hv", &Figs::default());
-        c.end_group();
-    }
-    c.line(LEFT, y0, W - RIGHT, y0, "ax");
-    let unit = if per_day { "day" } else { "hour" };
-    figure(
-        &format!(
-            "Allocations and reuses per {unit} (up), failures per {unit} (down), UTC; weekends shaded"
-        ),
-        &[("a", "allocated"), ("re", "reused"), ("f", "failed")],
-        c,
-        "",
-    )
-}
-
-/// The reasons, their keys and classes, in the report's order.
-pub(super) const REASONS: [(&str, &str); 4] = [
-    ("no_gateway_available", "r-nga"),
-    ("health_check", "r-hc"),
-    ("init", "r-init"),
-    ("other", "r-other"),
-];
-
-pub(super) fn reason_counts(f: &crate::report::FailuresByReason) -> [u64; 4] {
-    [f.no_gateway_available, f.health_check, f.init, f.other]
-}
-
-/// Failures per hour or per day, stacked by reason.
-pub(super) fn failures(r: &Report, per_day: bool) -> Option<String> {
-    let (key, step, buckets) = bucket_series(r, per_day);
-    let (first, last) = (buckets.first()?, buckets.last()?);
-    let sum = |b: &Bucket| reason_counts(&b.failures_by_reason).iter().sum::<u64>();
-    let max = buckets.iter().map(|b| sum(b.2)).max().unwrap_or(0);
-    if max == 0 {
-        return None;
-    }
-    let (ytop, ticks) = nice_ticks(max as f64, 4);
-    let (top, bottom) = (10.0, 150.0);
-    let y = Lin {
-        d0: 0.0,
-        d1: ytop,
-        r0: bottom,
-        r1: top,
-    };
-    let x = TimeAxis::new(first.1, last.1 + step, LEFT);
-    let mut c = Chart::new(
-        &format!("failures.{key}"),
-        bottom + 24.0,
-        "Failures by reason over time",
-    );
-    x.draw(&mut c, top, bottom);
-    c.y_grid(&y, &ticks, |v| format!("{v}"));
-    let per = -y.per();
-    for &(i, t, b) in &buckets {
-        let counts = reason_counts(&b.failures_by_reason);
-        if counts.iter().all(|n| *n == 0) {
-            continue;
-        }
-        let (xa, xb) = (x.at(t), x.at(t + step));
-        let bw = xb - xa;
-        let pad = if bw > 4.0 { bw * 0.15 } else { 0.0 };
-        let when = if per_day {
-            super::svg::day_label(t)
-        } else {
-            hour_label(t)
-        };
-        let parts: Vec<String> = REASONS
-            .iter()
-            .zip(counts)
-            .filter(|(_, n)| *n > 0)
-            .map(|((name, _), n)| format!("{} {name}", thousands(n)))
-            .collect();
-        c.group(&format!("{when}: {}", parts.join(" · ")));
-        let mut acc = 0.0;
-        for ((name, class), n) in REASONS.iter().zip(counts) {
-            if n == 0 {
-                continue;
-            }
-            let h = n as f64 * per;
-            let figs = Figs::of(format_args!("rate.{key}.{i}.failures_by_reason.{name}"), n);
-            c.bar(xa + pad, bottom - acc - h, bw - 2.0 * pad, h, class, &figs);
-            acc += h;
-        }
-        c.rect(xa, top, bw, bottom - top, "hv", &Figs::default());
-        c.end_group();
-    }
-    c.line(LEFT, bottom, W - RIGHT, bottom, "ax");
-    let unit = if per_day { "day" } else { "hour" };
-    figure(
-        &format!("Failures per {unit} by reason (UTC)"),
-        &[
-            ("r-nga", "no_gateway_available"),
-            ("r-hc", "health_check"),
-            ("r-init", "init"),
-            ("r-other", "other"),
-        ],
-        c,
-        "",
-    )
-}
-
-/// The alert timeline: one row per rule, each firing a bar from fired to resolved (to the end
-/// of the window while still firing), its summary on hover.
-pub(super) fn alerts(r: &Report) -> Option<String> {
-    let shown = r.alerts.len().saturating_sub(ALERTS_DRAWN);
-    let alerts: Vec<(usize, Millis, Option<Millis>, &crate::report::AlertRecord)> = r.alerts
-        [shown..]
-        .iter()
-        .enumerate()
-        .filter_map(|(i, a)| {
-            let fired = parse_rfc3339(&a.fired_at)?;
-            let resolved = a.resolved_at.as_deref().and_then(parse_rfc3339);
-            Some((shown + i, fired, resolved, a))
-        })
-        .collect();
-    if alerts.is_empty() {
-        return None;
-    }
-    let min = alerts.iter().map(|a| a.1).min()?;
-    let max = alerts.iter().map(|a| a.2.unwrap_or(a.1)).max()?;
-    let t0 = r
-        .window
-        .start
-        .as_deref()
-        .and_then(parse_rfc3339)
-        .map_or(min, |t| t.min(min));
-    // From the hour the window starts in, like the hourly charts.
-    let t0 = t0.div_euclid(HOUR) * HOUR;
-    let t1 = r
-        .window
-        .end
-        .as_deref()
-        .and_then(parse_rfc3339)
-        .map_or(max, |t| t.max(max));
-    let rules: Vec<crate::alert::Rule> = crate::alert::Rule::ALL
-        .into_iter()
-        .filter(|rule| alerts.iter().any(|a| a.3.rule == *rule))
-        .collect();
-    // Each row: the rule's name over its bars (readable at any width).
-    let (top, row) = (4.0, 36.0);
-    let bottom = top + row * rules.len() as f64;
-    let x = TimeAxis::new(t0, t1.max(t0 + HOUR), LEFT);
-    let mut c = Chart::new("alerts", bottom + 24.0, "Alert timeline");
-    x.draw(&mut c, top, bottom);
-    for (k, rule) in rules.iter().enumerate() {
-        let ry = top + row * k as f64;
-        c.text(LEFT + 2.0, ry + 16.0, "start", "tick rl", rule.name());
-        c.line(LEFT, ry + row, W - RIGHT, ry + row, "grid");
-    }
-    for &(i, fired, resolved, a) in &alerts {
-        let Some(k) = rules.iter().position(|r| *r == a.rule) else {
-            continue;
-        };
-        let ry = top + row * k as f64 + 20.0;
-        let end = resolved.unwrap_or(t1);
-        let (xa, xb) = (x.at(fired), x.at(end.max(fired)));
-        let title = format!(
-            "{} ({}) {} → {}: {}",
-            a.rule.name(),
-            a.severity.as_str(),
-            a.fired_at,
-            a.resolved_at.as_deref().unwrap_or("still firing"),
-            a.summary
-        );
-        let class = format!(
-            "sev-{}{}",
-            a.severity.as_str(),
-            if a.resolved_at.is_none() { " open" } else { "" }
-        );
-        let figs = Figs::of(format_args!("alerts.{i}.fired_at"), &a.fired_at);
-        c.group(&title);
-        c.bar(xa, ry, (xb - xa).max(2.0), 12.0, &class, &figs);
-        c.end_group();
-    }
-    let note = if shown > 0 {
-        format!(
-            "The newest {} firings are drawn; {} earlier ones are in the JSON report.",
-            thousands(ALERTS_DRAWN as u64),
-            thousands(shown as u64)
-        )
-    } else {
-        String::new()
-    };
-    figure(
-        "Alerts: one row per rule, each bar a firing (to the end of the window while still \
-         firing; the summary shows on hover)",
-        &[
-            ("sev-critical", "critical"),
-            ("sev-warning", "warning"),
-            ("sev-info", "info"),
-        ],
-        c,
-        &note,
     )
 }
