@@ -65,7 +65,15 @@ Files are merged by event time, so rotated siblings can be named in any order:
 Name the gateway containers' own logs too (one file per container, or one stream naming them) to
 see which failures hit gateways handed out while still restarting, and how long restarts take:
     gwmon report ganymede.log gateways/gw-pool-*.log
-    logcli query --forward --output=jsonl '{app=\"ganymede\"}' | gwmon report --json")]
+    logcli query --forward --output=jsonl '{app=\"ganymede\"}' | gwmon report --json
+
+--html FILE writes the same report as one self-contained HTML page (inline CSS and SVG; it fetches
+nothing and runs no script, so it works offline and as a mail attachment) with charts: the pool
+over time with exhaustion episodes and gaps, allocations, reuses and failures per hour (per day
+beyond three weeks), failures by reason, allocation and start-up time histograms with p50/p90/p99,
+per-gateway allocations, failures and restart times, and the alert timeline. Every number in it is
+the JSON report's:
+    gwmon report --pool-size 8 --html report.html ganymede.log gateways/gw-pool-*.log")]
     Report(ReportArgs),
     /// Follow live logs (tail -F) or stdin and raise alerts as they happen.
     #[command(long_about = WATCH_LONG)]
@@ -231,6 +239,16 @@ pub struct ReportArgs {
     /// Print the report as JSON (schema gwmon.report/v1).
     #[arg(long, help_heading = "Output", conflicts_with = "prometheus")]
     pub json: bool,
+
+    /// Write the report as one self-contained HTML page with charts (inline CSS and SVG, nothing
+    /// fetched, no script) to FILE, replaced atomically, or on stdout with --html -.
+    #[arg(
+        long,
+        value_name = "FILE",
+        help_heading = "Output",
+        conflicts_with_all = ["json", "prometheus"]
+    )]
+    pub html: Option<PathBuf>,
 
     /// Print the Prometheus exposition (text format 0.0.4) of the end state once.
     #[arg(long, help_heading = "Output")]

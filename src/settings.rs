@@ -48,11 +48,43 @@ pub struct Common {
 }
 
 /// How the text report (and other text) is written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReportFormat {
     Text { color: bool },
     Json,
     Prometheus { per_org: bool },
+    Html(HtmlOut),
+}
+
+/// Where the HTML report goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HtmlOut {
+    Stdout,
+    /// Replaced atomically; its directory exists (checked before anything is read).
+    File(PathBuf),
+}
+
+/// `--html FILE`: `-` is stdout; a file's directory must exist, so a long read does not end
+/// in a report that cannot be written.
+fn html_out(path: PathBuf) -> anyhow::Result<HtmlOut> {
+    if path.as_os_str() == "-" {
+        return Ok(HtmlOut::Stdout);
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !dir.is_dir() {
+        bail!(
+            "--html {}: no such directory: {}",
+            path.display(),
+            dir.display()
+        );
+    }
+    if path.is_dir() {
+        bail!("--html {}: is a directory", path.display());
+    }
+    Ok(HtmlOut::File(path))
 }
 
 pub struct Report {
@@ -204,7 +236,9 @@ fn stdout_color(choice: crate::term::ColorChoice) -> bool {
 
 fn report(a: ReportArgs) -> anyhow::Result<Report> {
     let cfg = load_config(&a.config)?;
-    let format = if a.json {
+    let format = if let Some(path) = a.html {
+        ReportFormat::Html(html_out(path)?)
+    } else if a.json {
         ReportFormat::Json
     } else if a.prometheus {
         ReportFormat::Prometheus {

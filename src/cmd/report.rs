@@ -1,15 +1,16 @@
 //! `gwmon report`: one pass over historical logs through the pool and the alert rules, then the
-//! report as text, JSON or a Prometheus exposition.
+//! report as text, JSON, an HTML page or a Prometheus exposition.
 
 use std::io::{self, Write};
 
 use crate::alert::Monitor;
+use crate::atomic::write_atomic;
 use crate::exit::Exit;
-use crate::export::{prometheus, text};
+use crate::export::{html, prometheus, text};
 use crate::pipeline::diagnostics_to_stderr;
 use crate::pipeline::replay::{STDIN_TERMINAL, replay_alerts};
 use crate::pipeline::sanity::batch_warnings;
-use crate::settings::{Report, ReportFormat};
+use crate::settings::{HtmlOut, Report, ReportFormat};
 
 pub fn run(s: Report) -> anyhow::Result<Exit> {
     let c = &s.common;
@@ -45,6 +46,10 @@ pub fn run(s: Report) -> anyhow::Result<Exit> {
             )?;
         }
         ReportFormat::Text { color } => text::write_report(&mut out, &report, color)?,
+        ReportFormat::Html(HtmlOut::Stdout) => html::write_report(&mut out, &report)?,
+        ReportFormat::Html(HtmlOut::File(path)) => {
+            write_atomic(&path, html::render(&report).as_bytes())?;
+        }
     }
     out.flush()?;
     for w in batch_warnings(&c.batch, &stats) {

@@ -10,7 +10,7 @@ use crate::term::escape;
 use crate::units::time::parse_rfc3339;
 use crate::units::{Millis, fmt_time, human_secs, pct, thousands};
 
-mod why;
+pub(crate) mod why;
 
 /// The one-line pool status at `now` (`watch`'s SIGUSR1, --summary-every, and at its end).
 pub fn pool_line(now: Millis, pool: &Pool, engine: &Engine, stats: &ReadStats) -> String {

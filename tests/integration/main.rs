@@ -7,6 +7,7 @@ mod check;
 mod common;
 mod contrib;
 mod hostile;
+mod html;
 mod prometheus;
 mod replay;
 mod simulated;

@@ -36,7 +36,7 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 
 /// Why a gateway's row is marked.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct StandsOut {
+pub(crate) struct StandsOut {
     pub failures: bool,
     pub startup: bool,
 }
@@ -49,7 +49,7 @@ fn post_alloc_failures(g: &GatewayFigures) -> u64 {
 /// above what the other gateways' failure rate predicts for its allocations (and at least
 /// three). Start-up: a mean more than 1.5 times the median of the gateways' means (at least
 /// five start-ups, and at least three gateways to compare).
-pub fn stand_out(by: &[GatewayFigures]) -> Vec<StandsOut> {
+pub(crate) fn stand_out(by: &[GatewayFigures]) -> Vec<StandsOut> {
     let allocs: u64 = by.iter().map(|g| g.allocations).sum();
     let fails: u64 = by.iter().map(post_alloc_failures).sum();
     let mut means: Vec<f64> = by
@@ -89,7 +89,7 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 }
 
 /// The section's sentences, one per line (without indentation or colour).
-pub fn sentences(r: &Report) -> Vec<String> {
+pub(crate) fn sentences(r: &Report) -> Vec<String> {
     let a = &r.allocations;
     let f = &a.failures_by_reason;
     let g = &r.gateways;
@@ -248,7 +248,7 @@ fn row(gw: &GatewayFigures, m: StandsOut, st: &Style) -> String {
 }
 
 /// Write the section (nothing when there is nothing to explain).
-pub fn write(out: &mut impl Write, r: &Report, st: &Style) -> io::Result<()> {
+pub(super) fn write(out: &mut impl Write, r: &Report, st: &Style) -> io::Result<()> {
     let lines = sentences(r);
     let by = &r.gateways.by_gateway;
     if lines.is_empty() && by.is_empty() {
