@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every fuzz target for SECONDS each (default 600), one after the other, single-job, niced,
+# Run every fuzz target for SECONDS each (default 600), one after the other, in one process each
+# (no -jobs: libFuzzer would fork and write fuzz-N.log into the work tree), niced,
 # and print a table of executions per target. Needs nightly and cargo-fuzz
 # (`cargo install cargo-fuzz --locked`). What a run finds is kept in fuzz/work/TARGET (not
 # committed); the seeds in fuzz/corpus/TARGET are only read. A crash, panic, timeout or
@@ -18,7 +19,7 @@ if [ -n "${GWMON_FUZZ_TARGET_DIR:-}" ]; then common+=(--target-dir "$GWMON_FUZZ_
 build=(cargo +nightly fuzz build "${common[@]}")
 run=(nice -n 10 cargo +nightly fuzz run "${common[@]}")
 flags=(-max_total_time="$secs" -rss_limit_mb=512 -malloc_limit_mb=256 -timeout=10
-       -print_final_stats=1 -jobs=1 -workers=1)
+       -print_final_stats=1)
 nice -n 10 "${build[@]}" >/dev/null 2>&1 || { nice -n 10 "${build[@]}"; exit 1; }
 mkdir -p fuzz/work
 failed=0
@@ -26,6 +27,8 @@ rows=()
 for t in $targets; do
     mkdir -p "fuzz/work/$t" "fuzz/corpus/$t"
     log="fuzz/work/$t.log"
+    # Built first (the source may have changed since the build above): the time is the run's.
+    nice -n 10 "${build[@]}" "$t" >/dev/null 2>&1
     start=$(date +%s)
     "${run[@]}" "$t" "fuzz/work/$t" "fuzz/corpus/$t" -- "${flags[@]}" >"$log" 2>&1
     rc=$?
