@@ -10,6 +10,9 @@ mod report;
 mod top;
 mod watch;
 
+#[cfg(feature = "fuzzing")]
+pub(crate) use check::fuzz_state;
+
 use crate::exit::{Exit, PluginState};
 use crate::settings::{self, Mode};
 use crate::term::escape;

@@ -164,33 +164,39 @@ pub fn config_path(explicit: Option<&Path>) -> Option<PathBuf> {
 /// Load the configuration: the file (if any), then the `--set` overrides, then checks.
 pub fn load(explicit: Option<&Path>, sets: &[String]) -> anyhow::Result<Config> {
     let path = config_path(explicit);
-    let mut table = match &path {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read config file {}", p.display()))?;
-            text.parse::<toml::Table>()
-                .map_err(|e| anyhow::anyhow!("config file {}: {e}", p.display()))?
-        }
+    let text = match &path {
+        Some(p) => Some(
+            std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read config file {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let name = path.as_ref().map(|p| p.display().to_string());
+    parse(text.as_deref().zip(name.as_deref()), sets)
+}
+
+/// The configuration from the text of a file named `NAME` (if any), then the `--set`
+/// overrides, then checks: [`load`] without the file system.
+pub fn parse(file: Option<(&str, &str)>, sets: &[String]) -> anyhow::Result<Config> {
+    let mut table = match file {
+        Some((text, name)) => text
+            .parse::<toml::Table>()
+            .map_err(|e| anyhow::anyhow!("config file {name}: {e}"))?,
         None => toml::Table::new(),
     };
     for s in sets {
         apply_set(&mut table, s)?;
     }
-    let cfg: Config = Config::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
-        match &path {
-            // Re-parse the file alone to point at the line when the file is at fault.
-            Some(p) => match std::fs::read_to_string(p)
-                .ok()
-                .map(|t| toml::from_str::<Config>(&t))
-            {
-                Some(Err(fe)) => anyhow::anyhow!("config file {}: {fe}", p.display()),
-                _ => anyhow::anyhow!("--set: {e}"),
-            },
-            None => anyhow::anyhow!("--set: {e}"),
-        }
+    let cfg: Config = Config::deserialize(toml::Value::Table(table)).map_err(|e| match file {
+        // Re-parse the file alone to point at the line when the file is at fault.
+        Some((text, name)) => match toml::from_str::<Config>(text) {
+            Err(fe) => anyhow::anyhow!("config file {name}: {fe}"),
+            Ok(_) => anyhow::anyhow!("--set: {e}"),
+        },
+        None => anyhow::anyhow!("--set: {e}"),
     })?;
-    check(&cfg).with_context(|| match &path {
-        Some(p) => format!("config file {}", p.display()),
+    check(&cfg).with_context(|| match file {
+        Some((_, name)) => format!("config file {name}"),
         None => "configuration".into(),
     })?;
     Ok(cfg)

@@ -41,6 +41,8 @@ pub mod decode;
 pub(crate) mod event;
 pub mod exit;
 pub(crate) mod export;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub(crate) mod pipeline;
 pub(crate) mod pool;
 pub mod recognize;

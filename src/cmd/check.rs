@@ -153,22 +153,23 @@ fn mtime(path: &Path) -> Option<Millis> {
 
 fn load_state(path: &Path) -> anyhow::Result<Option<State>> {
     match std::fs::read(path) {
-        Ok(bytes) => {
-            let s: State = serde_json::from_slice(&bytes).with_context(|| {
-                format!("state file {} is not a gwmon check state", path.display())
-            })?;
-            if s.version != STATE_VERSION {
-                bail!(
-                    "state file {} has version {}, expected {STATE_VERSION}",
-                    path.display(),
-                    s.version
-                );
-            }
-            Ok(Some(s))
-        }
+        Ok(bytes) => parse_state(&bytes, &path.display().to_string()).map(Some),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("cannot read state file {}", path.display())),
     }
+}
+
+/// A state file's contents (`name` for the messages).
+fn parse_state(bytes: &[u8], name: &str) -> anyhow::Result<State> {
+    let s: State = serde_json::from_slice(bytes)
+        .with_context(|| format!("state file {name} is not a gwmon check state"))?;
+    if s.version != STATE_VERSION {
+        bail!(
+            "state file {name} has version {}, expected {STATE_VERSION}",
+            s.version
+        );
+    }
+    Ok(s)
 }
 
 pub fn run(s: Check) -> anyhow::Result<Exit> {
@@ -299,4 +300,74 @@ pub fn run(s: Check) -> anyhow::Result<Exit> {
     let (code, text) = plugin::render(&state.pool, &state.engine, &notes, &problems);
     print!("{text}");
     Ok(Exit::Plugin(code))
+}
+
+/// What `gwmon check` does with a state file's contents once it has read them (the fuzz target
+/// `check_state`): load it, read a few lines on top with the recognizer state saved for its
+/// first file, evaluate, render the plugin output, save it — and the saved state loads again.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_state(bytes: &[u8]) {
+    use crate::alert::config::Alerts;
+    use crate::pipeline::batch::ReadOptions;
+    use crate::pool::PoolConfig;
+
+    const LINES: &[u8] = b"2026-03-02T05:52:29.875Z [INFO     ] [GATEWAY_ALLOC       ] Starting gateway for org e25bcbf2\n\
+2026-03-02T05:52:29.898Z [INFO     ] [GATEWAY_ALLOC       ] Allocated gw-pool-1 (port 7101, upstream 172.17.0.1:7101) to org e25bcbf2\n\
+2026-03-02T05:52:30.716Z [INFO     ] [GATEWAY_ALLOC       ] \xe2\x9c\x85 Gateway started successfully for org e25bcbf2\n\
+2026-03-02T06:00:00.004Z [INFO     ] [GATEWAY_STATS       ] stats:  {\"total_gateways\":\"8\",\"used_gateways\":\"1\",\"ready_gateways\":\"7\",\"unused_not_ready_gateways\":\"0\"}\n\
+2026-03-02T06:46:50.770Z [INFO     ] [GATEWAY_DEALLOC     ] Stopping gateway 3d6c63e4 for org e25bcbf2\n";
+
+    let Ok(saved) = parse_state(bytes, "fuzz") else {
+        return;
+    };
+    let mut pool = saved.pool;
+    pool.cfg = PoolConfig::default();
+    let engine = Engine::with_history(Alerts::default(), saved.engine);
+    let mut session = Session::new(&ReadOptions::default(), Monitor { pool, engine });
+    session.per_file = false;
+    session.stats = saved.stats;
+    session.monitor.engine.notify = false;
+    let first = saved.files.values().next();
+    let state = first.map_or_else(InputRecognizer::default, |m| m.input.clone());
+    session.states.insert((0, None), state);
+    let chunk = FollowChunk {
+        input: 0,
+        path: PathBuf::from("fuzz.log"),
+        first_line: 1,
+        data: LINES.to_vec(),
+        overlong: Vec::new(),
+    };
+    let mut notes = Vec::new();
+    let _ = session.ingest(vec![chunk], &mut notes, &mut |_, _| Ok(()));
+    let last_line = last_line_time(LINES).or(first.and_then(|m| m.last_line));
+    if let Some(t) = last_line {
+        session.monitor.engine.input_seen("fuzz.log", t);
+    }
+    let now = session.monitor.pool.now.unwrap_or(0);
+    let Session {
+        monitor: Monitor { pool, mut engine },
+        stats,
+        ..
+    } = session;
+    engine.set_read_clock(Some(now));
+    engine.evaluate(now, &pool);
+    engine.trim_history(HISTORY);
+    let state = State {
+        version: STATE_VERSION,
+        files: saved.files,
+        pool,
+        engine,
+        stats,
+    };
+    let problems = sanity::warnings(
+        &["fuzz.log".to_owned()],
+        &state.stats,
+        crate::decode::Format::Auto,
+    );
+    let _ = plugin::render(&state.pool, &state.engine, &[], &problems);
+    let _ = crate::report::build(&state.pool, &state.stats);
+    let json = serde_json::to_vec(&state).expect("a state serializes");
+    if let Err(e) = parse_state(&json, "saved") {
+        panic!("a saved state does not load again: {e:#}");
+    }
 }

@@ -217,7 +217,13 @@ pub fn parse(prefix: &str) -> Option<Prefix> {
 /// The text after a prefix of known shape, on a line that holds no record: a continuation line
 /// of a multi-line message, as its collector wrote it. `None`: no known prefix.
 pub fn strip_known(line: &str) -> Option<&str> {
-    let window = &line[..line.len().min(MAX_PREFIX)];
+    // The window ends at a character boundary: byte MAX_PREFIX may fall inside a multi-byte
+    // character (found by fuzzing: slicing there panicked).
+    let mut end = line.len().min(MAX_PREFIX);
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    let window = &line[..end];
     window
         .char_indices()
         .filter(|(_, c)| *c == ' ')
@@ -352,6 +358,21 @@ mod tests {
             Some("</html>")
         );
         assert_eq!(strip_known("    at handler (x.js:1)"), None);
+    }
+
+    /// Fuzzing regression: a continuation line whose byte 256 (the end of the window looked
+    /// into for a prefix) falls inside a multi-byte character panicked on slicing.
+    #[test]
+    fn a_character_across_the_prefix_window_end() {
+        let line = include_str!("../../fuzz/regressions/prefix-window-char-boundary.log");
+        let line = line.strip_suffix('\n').unwrap();
+        assert!(!line.is_char_boundary(MAX_PREFIX));
+        assert_eq!(
+            strip_known(line),
+            line.strip_prefix("ganymede-1  | "),
+            "the prefix is still found"
+        );
+        assert_eq!(strip_known(&format!("<{line}")), None);
     }
 
     #[test]

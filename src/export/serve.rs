@@ -5,7 +5,7 @@
 //! only, requests bounded in size and time, a bounded number of connections at once.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::thread;
@@ -53,7 +53,12 @@ pub fn serve(addr: &str, shared: Shared) -> anyhow::Result<SocketAddr> {
             let shared = Arc::clone(&shared);
             let active = Arc::clone(&active);
             thread::spawn(move || {
-                let _ = handle(&mut stream, &shared);
+                let timeouts = stream
+                    .set_read_timeout(Some(IO_TIMEOUT))
+                    .and_then(|()| stream.set_write_timeout(Some(IO_TIMEOUT)));
+                if timeouts.is_ok() {
+                    let _ = handle(&mut stream, &shared);
+                }
                 active.fetch_sub(1, Ordering::SeqCst);
             });
         }
@@ -62,7 +67,7 @@ pub fn serve(addr: &str, shared: Shared) -> anyhow::Result<SocketAddr> {
 }
 
 fn respond(
-    s: &mut TcpStream,
+    s: &mut impl Write,
     code: u16,
     ctype: &str,
     body: &[u8],
@@ -93,9 +98,8 @@ fn respond(
     s.flush()
 }
 
-fn handle(s: &mut TcpStream, shared: &Shared) -> io::Result<()> {
-    s.set_read_timeout(Some(IO_TIMEOUT))?;
-    s.set_write_timeout(Some(IO_TIMEOUT))?;
+/// Answer one request on `s` (a connection whose read and write timeouts are set).
+pub(crate) fn handle(s: &mut (impl Read + Write), shared: &Shared) -> io::Result<()> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     let head_end = loop {
@@ -168,6 +172,8 @@ fn handle(s: &mut TcpStream, shared: &Shared) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::net::TcpStream;
+
     use super::*;
 
     fn get(addr: SocketAddr, req: &str) -> String {

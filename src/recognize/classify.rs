@@ -361,9 +361,14 @@ fn shutdown(msg: &str) -> Classified {
     if msg.starts_with("Initiating graceful shutdown") {
         return Classified::ShutdownStarted;
     }
+    // `word` skips the blanks before the id: what follows the id starts after them too (slicing
+    // `rest` at the id's length was off by those blanks, and panicked inside a multi-byte
+    // character; found by fuzzing).
     if let Some(rest) = msg.strip_prefix("Gateway ")
         && let Some(id) = word(rest)
-        && rest[id.len()..].trim_start().starts_with("deallocated")
+        && rest.trim_start_matches([' ', '\t'])[id.len()..]
+            .trim_start()
+            .starts_with("deallocated")
     {
         return Classified::ShutdownReleased {
             gateway_id: id.to_owned(),
@@ -610,6 +615,20 @@ mod tests {
             s("✅ Gateway 9b2f deallocated, returned to pool"),
             Classified::ShutdownReleased {
                 gateway_id: "9b2f".into()
+            }
+        );
+        // Fuzzing regression: blanks before the id, and a multi-byte id.
+        assert_eq!(
+            s("✅ Gateway  9b2f deallocated, returned to pool"),
+            Classified::ShutdownReleased {
+                gateway_id: "9b2f".into()
+            }
+        );
+        let l = include_str!("../../fuzz/regressions/classify-word-after-blanks.log");
+        assert_eq!(
+            classify(&console::decode(l.trim_end()).unwrap().unwrap()),
+            Classified::ShutdownReleased {
+                gateway_id: "é".into()
             }
         );
         assert_eq!(

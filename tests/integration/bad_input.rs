@@ -188,3 +188,16 @@ fn control_characters_from_logs_are_escaped_on_the_terminal_report() {
     assert!(text.contains("evil\\u{1b}[2J\\u{202e}org"), "{text}");
     assert!(!text.contains("\u{1b}[2J"));
 }
+
+/// Fuzzing regression (fuzz/regressions/): a continuation line holding `GATEWAY_` whose byte 256
+/// falls inside a multi-byte character panicked the prefix search and ended the whole run.
+#[test]
+fn a_character_across_the_prefix_window_end_is_survived() {
+    let mut data = alloc_cycle(ORG_A, 1, 0, 30).into_bytes();
+    data.extend(include_bytes!(
+        "../../fuzz/regressions/prefix-window-char-boundary.log"
+    ));
+    data.extend(alloc_cycle(ORG_B, 2, 61, 30).as_bytes());
+    let (r, _) = report_stdin(&data, &["--pool-size", "4"]);
+    assert_eq!(r["allocations"]["allocated"], 2);
+}
