@@ -10,7 +10,7 @@ mod report;
 mod top;
 mod watch;
 
-#[cfg(feature = "fuzzing")]
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use check::fuzz_state;
 
 use crate::exit::{Exit, PluginState};

@@ -1,5 +1,5 @@
-//! Entry points for the fuzz targets under `fuzz/` (built with `--features fuzzing` only; see
-//! fuzz/README.md). Each takes arbitrary bytes and runs the real code path over them, the way
+//! Entry points for the fuzz targets under `fuzz/` (built with `--features fuzzing`, and in unit
+//! tests, which replay the seed corpus and every kept regression through them; see fuzz/README.md). Each takes arbitrary bytes and runs the real code path over them, the way
 //! gwmon meets them: lines split on `\n`, bytes that are no UTF-8 replaced as the scanner does.
 //! A target must never panic, hang or allocate without bound; what a target checks beyond that
 //! is said at the function.
@@ -272,4 +272,70 @@ pub fn pool(data: &[u8]) {
         crate::export::prometheus::Format::OpenMetrics,
         &crate::export::prometheus::Options { per_org: true },
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    type Target = (&'static str, fn(&[u8]));
+
+    /// Every target, by the name of its folder under fuzz/corpus.
+    const TARGETS: [Target; 11] = [
+        ("console", super::console),
+        ("docker", super::docker),
+        ("otlp", super::otlp),
+        ("logcli", super::logcli),
+        ("prefix", super::prefix),
+        ("recognize", super::recognize),
+        ("decompress", super::decompress),
+        ("config", super::config),
+        ("check_state", super::check_state),
+        ("http_request", super::http_request),
+        ("pool", super::pool),
+    ];
+
+    fn files(dir: &Path) -> Vec<std::path::PathBuf> {
+        let mut out: Vec<_> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// What fuzzing found stays found: every input kept in fuzz/regressions goes through every
+    /// target (a regression found by one target is often reachable from another).
+    #[test]
+    fn kept_regressions_pass_every_target() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
+        let kept = files(&dir);
+        assert!(
+            !kept.is_empty(),
+            "no regression inputs in {}",
+            dir.display()
+        );
+        for file in kept {
+            let data = std::fs::read(&file).unwrap();
+            for (name, target) in TARGETS {
+                let r = std::panic::catch_unwind(|| target(&data));
+                assert!(r.is_ok(), "target {name} panics on {}", file.display());
+            }
+        }
+    }
+
+    /// The committed seed corpus is valid input for its own target (a seed that panics would
+    /// stop every fuzz run at its first step).
+    #[test]
+    fn seed_corpus_passes_its_target() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+        for (name, target) in TARGETS {
+            let seeds = files(&root.join(name));
+            assert!(!seeds.is_empty(), "no seeds for target {name}");
+            for file in seeds {
+                target(&std::fs::read(&file).unwrap());
+            }
+        }
+    }
 }

@@ -41,7 +41,7 @@ pub mod decode;
 pub(crate) mod event;
 pub mod exit;
 pub(crate) mod export;
-#[cfg(feature = "fuzzing")]
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub(crate) mod pipeline;
 pub(crate) mod pool;

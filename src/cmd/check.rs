@@ -305,7 +305,7 @@ pub fn run(s: Check) -> anyhow::Result<Exit> {
 /// What `gwmon check` does with a state file's contents once it has read them (the fuzz target
 /// `check_state`): load it, read a few lines on top with the recognizer state saved for its
 /// first file, evaluate, render the plugin output, save it — and the saved state loads again.
-#[cfg(feature = "fuzzing")]
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn fuzz_state(bytes: &[u8]) {
     use crate::alert::config::Alerts;
     use crate::pipeline::batch::ReadOptions;
