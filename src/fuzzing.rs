@@ -15,7 +15,7 @@ use crate::alert::config::Alerts;
 use crate::decode::{self, Format, console, docker, logcli, otlp, prefix};
 use crate::export::serve::{self, Published, Shared};
 use crate::pipeline::batch::ReadOptions;
-use crate::pipeline::live::Session;
+use crate::pipeline::session::Session;
 use crate::pool::PoolConfig;
 use crate::recognize::input::{InputRecognizer, Output};
 use crate::recognize::scan::{self, ScanConfig, Scanned, Scanner};

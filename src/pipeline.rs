@@ -8,7 +8,7 @@
 //!   window (`report`, `events`, `alerts`);
 //! - [`live`]: following files or stdin into the pool and the alert engine, with the clock
 //!   ticking between lines (`watch`, `events --follow`, `top`; `check` reads through the same
-//!   [`live::Session`]);
+//!   [`session::Session`]);
 //! - [`publish`]: the metrics a live run exports (`/metrics`, the node_exporter textfile).
 //!
 //! Stages report what went wrong as values ([`Diagnostic`], the follower's notes); the commands
@@ -20,6 +20,7 @@ pub mod live;
 pub mod publish;
 pub mod replay;
 pub mod sanity;
+pub mod session;
 
 use std::fmt;
 

@@ -9,9 +9,10 @@ use crate::event::{Event, Kind};
 use crate::exit::Exit;
 use crate::export::events::write_event;
 use crate::pipeline::diagnostics_to_stderr;
-use crate::pipeline::live::{self, Session, tell_stderr};
+use crate::pipeline::live::{self, tell_stderr};
 use crate::pipeline::replay::{STDIN_TERMINAL, replay};
 use crate::pipeline::sanity::batch_warnings;
+use crate::pipeline::session::Session;
 use crate::settings::Events;
 
 pub fn run(s: Events) -> anyhow::Result<Exit> {

@@ -10,7 +10,7 @@ use ratatui::crossterm::event::{self, Event as TermEvent};
 use crate::alert::Monitor;
 use crate::exit::Exit;
 use crate::pipeline::catchup;
-use crate::pipeline::live::{Session, describe};
+use crate::pipeline::session::{Session, describe};
 use crate::settings::Top;
 use crate::source::Input;
 use crate::tui::{Action, Activity, Screen, View, draw};

@@ -4,8 +4,9 @@
 use crate::alert::Monitor;
 use crate::alert::sinks::Sinks;
 use crate::exit::Exit;
-use crate::pipeline::live::{self, Session, tell_stderr};
+use crate::pipeline::live::{self, tell_stderr};
 use crate::pipeline::publish::Publisher;
+use crate::pipeline::session::Session;
 use crate::settings::Watch;
 
 pub fn run(s: Watch) -> anyhow::Result<Exit> {

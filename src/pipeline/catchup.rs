@@ -8,8 +8,8 @@ use std::fs::File;
 use std::io::{self, Read};
 
 use super::batch::read_merged;
-use super::live::{LiveSource, Session};
 use super::replay::Batch;
+use super::session::{LiveSource, Session};
 use crate::alert::Notification;
 use crate::event::Event;
 use crate::source::Input;
