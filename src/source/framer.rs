@@ -212,9 +212,6 @@ impl<R: Read> Framer<R> {
         }
     }
 
-    /// Nothing can complete a held partial line any more (its file was rotated away, deleted or
-    /// truncated): hand it out as a line of its own, with a newline added. A line being skipped
-    /// for length ends too.
     /// Forget a held partial line (its bytes are read again from elsewhere).
     pub fn discard_partial(&mut self) {
         self.carry.clear();
@@ -224,6 +221,9 @@ impl<R: Read> Framer<R> {
         }
     }
 
+    /// Nothing can complete a held partial line any more (its file was rotated away, deleted or
+    /// truncated): hand it out as a line of its own, with a newline added. A line being skipped
+    /// for length ends too.
     pub fn flush(&mut self) -> Option<Chunk> {
         if self.discarding {
             self.discarding = false;

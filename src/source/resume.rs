@@ -163,6 +163,11 @@ fn find_rotated(path: &Path, mark: &Mark) -> Option<PathBuf> {
 /// continued; a live segment holds an unterminated last line back.
 pub fn open_segment(seg: &Segment, max_line: usize) -> anyhow::Result<Framer> {
     let f = File::open(&seg.path).with_context(|| format!("cannot open {}", seg.path.display()))?;
+    frame_segment(f, seg, max_line)
+}
+
+/// [`open_segment`] of a file already open (`seg.path` names it in messages).
+pub fn frame_segment(f: File, seg: &Segment, max_line: usize) -> anyhow::Result<Framer> {
     let mut r =
         decompress(Box::new(f)).with_context(|| format!("cannot read {}", seg.path.display()))?;
     // Skip what was read before (decompressed bytes for compressed files).

@@ -4,7 +4,7 @@
 //! that exists on disk at the end (the log and every rotated generation, decompressed) reached
 //! gwmon exactly once, and gwmon saw no line that is not on disk. (copytruncate loses, by its
 //! nature, what is written between its copy and its truncation: such lines are on no disk and
-//! so outside the invariant.)
+//! so outside the invariant; gwmon may have read them before the truncation, once.)
 //!
 //! `GWMON_LONG=1` runs 100 rotations per method at ≥ 10,000 lines/s; the default run does a
 //! few per method.
@@ -120,7 +120,7 @@ fn rotate_under_load(logrotate: &Path, r: &Run) {
     )
     .unwrap();
     let state = dir.path().join("logrotate.state");
-    let mut args = vec!["events", "--follow", "--no-pool-status"];
+    let mut args = vec!["events", "--follow", "--no-pool-status", "-v"];
     if r.poll {
         args.push("--poll=50ms");
     }
@@ -262,6 +262,13 @@ fn rotate_under_load(logrotate: &Path, r: &Run) {
         dup.len(),
         extra.len()
     );
+    if !missing.is_empty() {
+        describe_files(dir.path(), &missing);
+        if std::env::var_os("GWMON_KEEP").is_some() {
+            eprintln!("kept {}", dir.keep().display());
+            return;
+        }
+    }
     assert!(
         missing.is_empty(),
         "{what}: {} lines on disk never read (first {:?}); gwmon said:\n{stderr}",
@@ -273,8 +280,10 @@ fn rotate_under_load(logrotate: &Path, r: &Run) {
         "{what}: lines read twice: {:?}",
         &dup[..dup.len().min(5)]
     );
+    // copytruncate: lines written between its copy and its truncation are on no disk, yet
+    // gwmon may have read them from the file before it was truncated (once: see `dup`).
     assert!(
-        extra.is_empty(),
+        extra.is_empty() || r.method == "copytruncate",
         "{what}: lines read that are on no disk: {:?}",
         &extra[..extra.len().min(5)]
     );

@@ -8,6 +8,7 @@ mod common;
 mod contrib;
 mod hostile;
 mod html;
+mod logrotate;
 mod prometheus;
 mod replay;
 mod simulated;

@@ -18,20 +18,19 @@ use std::time::SystemTime;
 use super::{FollowChunk, FollowNote, Follower};
 use crate::source::framer::Framer;
 use crate::source::identity::{FileId, content_head, fingerprint};
-use crate::source::resume::{Segment, open_segment};
+use crate::source::resume::{Segment, frame_segment};
 
 /// Missed generations read after one rotation, at most (the newest are kept).
 const MAX_MISSED: usize = 100;
 /// Generations remembered as opened, so that none is read twice.
 pub(super) const MAX_SEEN: usize = 4096;
 
-/// A file to read whole before the entry's current one.
+/// A file to read whole before the entry's current one, opened when it was found (rotations
+/// go on renaming files while it waits its turn: by then its name may be another file's).
 pub(super) struct Pending {
     pub(super) path: PathBuf,
-    framer: Option<Framer>,
-    /// Where reading starts (the copy of a copytruncate: after what was read already).
-    offset: u64,
-    line: u64,
+    /// Positioned where reading starts (the copy of a copytruncate: after what was read).
+    framer: Framer,
     /// The `Recovered` note was given (at its first line).
     told: bool,
 }
@@ -67,7 +66,58 @@ fn siblings(path: &Path) -> Vec<(PathBuf, fs::Metadata)> {
         .collect()
 }
 
+/// Open the sibling `path` of `id` for reading from `offset` (line `line` on); when a rotation
+/// renamed it meanwhile, the sibling that is `id` now. `None` when it is gone.
+fn open_pending(
+    path: &Path,
+    id: FileId,
+    offset: u64,
+    line: u64,
+    max_line: usize,
+) -> Option<anyhow::Result<Pending>> {
+    let is_it = |p: &Path| {
+        let f = fs::File::open(p).ok()?;
+        let m = f.metadata().ok()?;
+        (FileId::of(&m) == id).then_some(f)
+    };
+    let (p, file) = match is_it(path) {
+        Some(f) => (path.to_path_buf(), f),
+        None => siblings(path)
+            .into_iter()
+            .filter(|(_, m)| FileId::of(m) == id)
+            .find_map(|(p, _)| is_it(&p).map(|f| (p, f)))?,
+    };
+    let seg = Segment {
+        path: p.clone(),
+        offset,
+        line,
+        live: false,
+    };
+    Some(frame_segment(file, &seg, max_line).map(|framer| Pending {
+        path: p,
+        framer,
+        told: false,
+    }))
+}
+
 impl Follower {
+    /// Queue the sibling `p` of `id` in entry `i`'s backlog (or tell why it cannot be read).
+    fn queue(&mut self, i: usize, p: &Path, id: FileId, offset: u64, line: u64) {
+        match open_pending(p, id, offset, line, self.opts.max_line) {
+            Some(Ok(pending)) => self.entries[i].backlog.push_back(pending),
+            Some(Err(e)) => self.notes.push(FollowNote::Error {
+                input: self.entries[i].input,
+                path: p.to_path_buf(),
+                message: format!("{e:#}"),
+            }),
+            None => self.notes.push(FollowNote::Lost {
+                input: self.entries[i].input,
+                path: p.to_path_buf(),
+                after: offset,
+            }),
+        }
+    }
+
     pub(super) fn remember_head(&mut self, head: Head) {
         if !self.seen_heads.contains(&head) {
             self.seen_heads.push_back(head);
@@ -88,14 +138,14 @@ impl Follower {
 
     /// After a rotation of entry `i` from the file `old` (last changed at `since`) to `new`:
     /// queue the siblings written since that were never opened, oldest first.
-    pub(super) fn find_missed(&mut self, i: usize, since: SystemTime, new: FileId) {
+    pub(super) fn find_missed(&mut self, i: usize, since: SystemTime, new: Option<FileId>) {
         let path = self.entries[i].path.clone();
         let mut found: Vec<(SystemTime, PathBuf, FileId)> = siblings(&path)
             .into_iter()
             .filter_map(|(p, m)| {
                 let id = FileId::of(&m);
                 let mtime = m.modified().ok()?;
-                let unseen = id != new
+                let unseen = Some(id) != new
                     && !self.seen.contains(&id)
                     && !self
                         .entries
@@ -115,13 +165,7 @@ impl Follower {
                 continue;
             }
             self.remember(id);
-            self.entries[i].backlog.push_back(Pending {
-                path: p,
-                framer: None,
-                offset: 0,
-                line: 1,
-                told: false,
-            });
+            self.queue(i, &p, id, 0, 1);
         }
     }
 
@@ -161,20 +205,15 @@ impl Follower {
                 let Ok(m) = fs::metadata(&p) else {
                     return;
                 };
-                self.remember(FileId::of(&m));
+                let id = FileId::of(&m);
+                self.remember(id);
                 let compressed = crate::source::identity::read_head(&p, 8)
                     .is_ok_and(|h| crate::source::input::Compression::detect(&h).is_some());
                 if !compressed && m.len() <= consumed {
                     // Everything it holds was read already.
                     return;
                 }
-                self.entries[i].backlog.push_back(Pending {
-                    path: p,
-                    framer: None,
-                    offset: consumed,
-                    line: next_line,
-                    told: false,
-                });
+                self.queue(i, &p, id, consumed, next_line);
             }
             None => self.notes.push(FollowNote::Lost {
                 input: self.entries[i].input,
@@ -186,36 +225,12 @@ impl Follower {
 
     /// Read entry `i`'s backlog as far as the budget goes. True once it is empty.
     pub(super) fn read_backlog(&mut self, i: usize, budget: &mut usize) -> bool {
-        let max_line = self.opts.max_line;
         let input = self.entries[i].input;
         while let Some(mut p) = self.entries[i].backlog.pop_front() {
-            let framer = match p.framer.take() {
-                Some(f) => f,
-                None => {
-                    let seg = Segment {
-                        path: p.path.clone(),
-                        offset: p.offset,
-                        line: p.line,
-                        live: false,
-                    };
-                    match open_segment(&seg, max_line) {
-                        Ok(f) => f,
-                        Err(e) => {
-                            self.notes.push(FollowNote::Error {
-                                input,
-                                path: p.path.clone(),
-                                message: format!("{e:#}"),
-                            });
-                            continue;
-                        }
-                    }
-                }
-            };
-            let mut f = framer;
             loop {
+                let f = &mut p.framer;
                 if *budget == 0 {
                     // Go on from here at the next pass.
-                    p.framer = Some(f);
                     self.entries[i].backlog.push_front(p);
                     self.more = true;
                     return false;
@@ -250,7 +265,7 @@ impl Follower {
                     }
                 }
             }
-            if let Some(c) = f.flush() {
+            if let Some(c) = p.framer.flush() {
                 self.chunks.push(FollowChunk {
                     input,
                     path: p.path.clone(),

@@ -43,6 +43,9 @@ impl Tracked {
     }
 }
 
+/// How many of the last bytes read are kept to notice a file rewritten under the reader.
+const TAIL: usize = 64;
+
 /// Positioned reads of an open file at an advancing offset (the descriptor is also used for
 /// metadata checks, so its own position is never relied on). A compressed file is noticed at
 /// its first bytes and then reads as empty: a rotated, compressed file does not grow.
@@ -52,6 +55,64 @@ pub(super) struct FileAt {
     offset: u64,
     sniffed: bool,
     compressed: bool,
+    /// The last bytes read (those just before `offset`), `tail_len` of them.
+    tail: [u8; TAIL],
+    tail_len: usize,
+}
+
+impl FileAt {
+    fn new(file: File) -> FileAt {
+        FileAt {
+            file,
+            offset: 0,
+            sniffed: false,
+            compressed: false,
+            tail: [0; TAIL],
+            tail_len: 0,
+        }
+    }
+
+    /// Keep the last bytes of `data`, just read, as the tail.
+    fn keep_tail(&mut self, data: &[u8]) {
+        if data.len() >= TAIL {
+            self.tail.copy_from_slice(&data[data.len() - TAIL..]);
+            self.tail_len = TAIL;
+        } else {
+            let keep = (TAIL - data.len()).min(self.tail_len);
+            self.tail
+                .copy_within(self.tail_len - keep..self.tail_len, 0);
+            self.tail[keep..keep + data.len()].copy_from_slice(data);
+            self.tail_len = keep + data.len();
+        }
+    }
+
+    /// Take the tail from the file itself (after starting at an offset without reading up to it).
+    fn load_tail(&mut self) {
+        let len = (self.offset as usize).min(TAIL);
+        let mut b = [0u8; TAIL];
+        self.tail_len = 0;
+        if let Ok(n) = self.file.read_at(&mut b[..len], self.offset - len as u64)
+            && n == len
+        {
+            self.tail[..len].copy_from_slice(&b[..len]);
+            self.tail_len = len;
+        }
+    }
+
+    /// The bytes before the offset are still those that were read. They are not when the file
+    /// was truncated and written past the old offset again between two looks (a copytruncate
+    /// under a busy writer): its length alone does not show that.
+    fn unchanged(&self) -> bool {
+        if self.tail_len == 0 || self.compressed {
+            return true;
+        }
+        let mut b = [0u8; TAIL];
+        let at = self.offset - self.tail_len as u64;
+        match self.file.read_at(&mut b[..self.tail_len], at) {
+            Ok(n) => n == self.tail_len && b[..n] == self.tail[..n],
+            Err(_) => true,
+        }
+    }
 }
 
 impl Read for FileAt {
@@ -68,6 +129,7 @@ impl Read for FileAt {
             }
         }
         self.offset += n as u64;
+        self.keep_tail(&buf[..n]);
         Ok(n)
     }
 }
@@ -82,16 +144,7 @@ pub(super) struct Generation {
 
 impl Generation {
     fn new(file: File, m: &fs::Metadata, max_line: usize) -> Generation {
-        let mut framer = Framer::new(
-            FileAt {
-                file,
-                offset: 0,
-                sniffed: false,
-                compressed: false,
-            },
-            CHUNK_TARGET,
-            max_line,
-        );
+        let mut framer = Framer::new(FileAt::new(file), CHUNK_TARGET, max_line);
         framer.at_end = AtEnd::Wait;
         Generation {
             id: FileId::of(m),
@@ -165,6 +218,7 @@ impl Generation {
             off += n as u64;
         }
         at.offset = start;
+        at.load_tail();
         self.framer.next_line = lines + 1;
         self.framer.consumed = start;
         Ok(())
@@ -214,13 +268,16 @@ impl Generation {
         }
     }
 
-    /// The file was truncated in place: what was read is gone, start again at its start.
+    /// The file was truncated in place: what was read is gone, start again at its start (and
+    /// take its first bytes anew: the next copytruncate's copy starts with them).
     fn restart(&mut self) {
+        self.head = Head::default();
         self.framer.next_line = 1;
         self.framer.consumed = 0;
         let at = self.framer.get_mut();
         at.offset = 0;
         at.sniffed = false;
+        at.tail_len = 0;
     }
 }
 
@@ -349,13 +406,9 @@ impl Follower {
                             .and_then(|m| m.modified().ok());
                         self.finish_current(i);
                         self.entries[i].rotated = true;
-                        // Generations the path named between two looks, renamed away since.
-                        if let Some(since) = since {
-                            self.find_missed(i, since, id);
-                        }
-                        self.open_new(i, appeared, budget);
+                        self.open_new(i, appeared, since, budget);
                     }
-                    None => self.open_new(i, appeared, budget),
+                    None => self.open_new(i, appeared, None, budget),
                 }
             }
         }
@@ -383,9 +436,22 @@ impl Follower {
     }
 
     /// Open the file that appeared at the entry's path (after a rotation, a removal, or for the
-    /// first time), tell so, and read it.
-    fn open_new(&mut self, i: usize, appeared: bool, budget: &mut usize) {
-        if !self.open(i, false) {
+    /// first time), tell so, and read it. After a rotation (`since`: the old file's last change),
+    /// first the generations the path named between two looks and renamed away since — found
+    /// once the new file is open, since the path may have moved on again in between.
+    fn open_new(
+        &mut self,
+        i: usize,
+        appeared: bool,
+        since: Option<std::time::SystemTime>,
+        budget: &mut usize,
+    ) {
+        let opened = self.open(i, false);
+        if let Some(since) = since {
+            let now = self.entries[i].current.as_ref().map(|g| g.id);
+            self.find_missed(i, since, now);
+        }
+        if !opened {
             return;
         }
         if std::mem::take(&mut self.entries[i].rotated) {
@@ -412,7 +478,8 @@ impl Follower {
         let shrunk = g
             .file()
             .metadata()
-            .is_ok_and(|m| m.len() < g.framer.get_ref().offset);
+            .is_ok_and(|m| m.len() < g.framer.get_ref().offset)
+            || !g.framer.get_ref().unchanged();
         if shrunk {
             // copytruncate: what was written after the last read is in the copy beside the
             // file (a held partial line included): read it from there, then the file anew.

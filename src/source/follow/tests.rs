@@ -672,6 +672,85 @@ fn copytruncate_reads_the_unread_rest_from_the_copy() {
     }
 }
 
+/// A copytruncate under a busy writer: before the follower looks again, the truncated file has
+/// grown past the offset it had read to, so its length says nothing. The bytes before that
+/// offset changed, which is how the truncation is noticed; the unread rest comes from the copy.
+#[test]
+fn copytruncate_rewritten_past_the_old_offset_is_noticed() {
+    for poll in [None, Some(Duration::from_millis(50))] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gw.log");
+        fs::write(&path, "").unwrap();
+        let mut f = follower(&[&path], opts(poll, false));
+        let mut got = Got::default();
+        append(&path, "old 1\nold 2\n");
+        until(&mut f, &mut got, |g| g.lines.len() >= 2);
+        append(&path, "old 3\n");
+        fs::copy(&path, dir.path().join("gw.log.1")).unwrap();
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        append(&path, "new line one is longer\nnew 2\n");
+        until(&mut f, &mut got, |g| g.lines.len() >= 5);
+        assert_eq!(
+            got.texts(),
+            ["old 1", "old 2", "old 3", "new line one is longer", "new 2"],
+            "{poll:?}"
+        );
+        assert_eq!(got.count(|n| matches!(n, FollowNote::Truncated { .. })), 1);
+        assert_eq!(got.count(|n| matches!(n, FollowNote::Lost { .. })), 0);
+        quiet(&mut f, &mut got, Duration::from_millis(200));
+        assert_eq!(got.lines.len(), 5, "{poll:?}: {:?}", got.texts());
+    }
+}
+
+/// Two copytruncates in a row, each generation longer than the head kept to find its copy:
+/// the second copy is found by the second generation's first bytes, not the first's (whose copy
+/// is still beside it, renamed to `.2`).
+#[test]
+fn successive_copytruncates_find_each_generation_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gw.log");
+    fs::write(&path, "").unwrap();
+    let mut f = follower(&[&path], opts(Some(Duration::from_millis(50)), false));
+    let mut got = Got::default();
+    let generation = |g: u32| -> String {
+        (1..=40)
+            .map(|n| format!("generation {g} line {n:02} {}\n", "x".repeat(40)))
+            .collect()
+    };
+    let rotate = |unread: &str| {
+        append(&path, unread);
+        let p1 = dir.path().join("gw.log.1");
+        if p1.exists() {
+            fs::rename(&p1, dir.path().join("gw.log.2")).unwrap();
+        }
+        fs::copy(&path, &p1).unwrap();
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+    };
+    for g in 1..=2 {
+        append(&path, &generation(g));
+        until(&mut f, &mut got, |x| x.lines.len() >= 41 * g as usize - 1);
+        rotate(&format!("generation {g} unread\n"));
+    }
+    append(&path, "generation 3\n");
+    until(&mut f, &mut got, |x| x.lines.len() >= 83);
+    quiet(&mut f, &mut got, Duration::from_millis(200));
+    let texts = got.texts();
+    assert_eq!(texts.len(), 83, "{texts:?}");
+    assert_eq!(texts[40], "generation 1 unread");
+    assert_eq!(texts[81], "generation 2 unread");
+    assert_eq!(texts[82], "generation 3");
+}
+
 #[test]
 fn a_truncation_without_a_copy_is_told_as_lost() {
     let dir = tempfile::tempdir().unwrap();
