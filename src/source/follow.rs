@@ -193,7 +193,7 @@ pub struct Follower {
     chunks: Vec<FollowChunk>,
     notes: Vec<FollowNote>,
     /// Files opened (or queued to be read), so that no sibling is read twice.
-    seen: std::collections::VecDeque<FileId>,
+    seen: std::collections::VecDeque<(FileId, backlog::Head)>,
     /// First bytes of the files read to their end, to know a compressed copy of one.
     seen_heads: std::collections::VecDeque<backlog::Head>,
 }

@@ -68,6 +68,20 @@ pub fn content_head(p: &Path, len: usize) -> io::Result<Vec<u8>> {
     head_of(&mut r, len, true)
 }
 
+/// [`content_head`] of an open file, read with positioned reads (its offset is left as it is).
+pub fn content_head_of(f: &File, len: usize) -> io::Result<Vec<u8>> {
+    struct At(File, u64);
+    impl Read for At {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = std::os::unix::fs::FileExt::read_at(&self.0, buf, self.1)?;
+            self.1 += n as u64;
+            Ok(n)
+        }
+    }
+    let mut r = decompress(Box::new(At(f.try_clone()?, 0)))?;
+    head_of(&mut r, len, true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -113,7 +113,7 @@ fn rotate_under_load(logrotate: &Path, r: &Run) {
     std::fs::write(
         &conf,
         format!(
-            "{} {{\n  rotate 100\n  missingok\n  notifempty\n{}\n}}\n",
+            "{} {{\n  rotate 1000\n  missingok\n  notifempty\n{}\n}}\n",
             log.display(),
             r.config
         ),

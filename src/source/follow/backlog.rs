@@ -17,7 +17,7 @@ use std::time::SystemTime;
 
 use super::{FollowChunk, FollowNote, Follower};
 use crate::source::framer::Framer;
-use crate::source::identity::{FileId, content_head, fingerprint};
+use crate::source::identity::{FileId, content_head, content_head_of, fingerprint};
 use crate::source::resume::{Segment, frame_segment};
 
 /// Missed generations read after one rotation, at most (the newest are kept).
@@ -31,6 +31,9 @@ pub(super) struct Pending {
     pub(super) path: PathBuf,
     /// Positioned where reading starts (the copy of a copytruncate: after what was read).
     framer: Framer,
+    /// Its content's first bytes, taken when it was opened (its name may be another file's by
+    /// the time it is read).
+    head: Option<Head>,
     /// The `Recovered` note was given (at its first line).
     told: bool,
 }
@@ -87,6 +90,13 @@ fn open_pending(
             .filter(|(_, m)| FileId::of(m) == id)
             .find_map(|(p, _)| is_it(&p).map(|f| (p, f)))?,
     };
+    let head = content_head_of(&file, crate::source::identity::HEAD)
+        .ok()
+        .filter(|h| !h.is_empty())
+        .map(|h| Head {
+            fp: fingerprint(&h),
+            len: h.len(),
+        });
     let seg = Segment {
         path: p.clone(),
         offset,
@@ -96,6 +106,7 @@ fn open_pending(
     Some(frame_segment(file, &seg, max_line).map(|framer| Pending {
         path: p,
         framer,
+        head,
         told: false,
     }))
 }
@@ -104,7 +115,12 @@ impl Follower {
     /// Queue the sibling `p` of `id` in entry `i`'s backlog (or tell why it cannot be read).
     fn queue(&mut self, i: usize, p: &Path, id: FileId, offset: u64, line: u64) {
         match open_pending(p, id, offset, line, self.opts.max_line) {
-            Some(Ok(pending)) => self.entries[i].backlog.push_back(pending),
+            Some(Ok(pending)) => {
+                if let Some(head) = pending.head {
+                    self.remember_content(id, head);
+                }
+                self.entries[i].backlog.push_back(pending);
+            }
             Some(Err(e)) => self.notes.push(FollowNote::Error {
                 input: self.entries[i].input,
                 path: p.to_path_buf(),
@@ -127,12 +143,46 @@ impl Follower {
         }
     }
 
+    /// Remember that the file `id` was opened (its first bytes follow with
+    /// [`Follower::remember_content`]). Opened again, it may be another file that got a freed
+    /// inode number: what it starts with is taken anew.
     pub(super) fn remember(&mut self, id: FileId) {
-        if !self.seen.contains(&id) {
-            self.seen.push_back(id);
-            if self.seen.len() > MAX_SEEN {
-                self.seen.pop_front();
-            }
+        if let Some(e) = self.seen.iter_mut().find(|(s, _)| *s == id) {
+            e.1 = Head::default();
+            return;
+        }
+        self.seen.push_back((id, Head::default()));
+        if self.seen.len() > MAX_SEEN {
+            self.seen.pop_front();
+        }
+    }
+
+    /// Remember what the opened file `id` starts with, once known (see [`Follower::was_seen`]).
+    pub(super) fn remember_content(&mut self, id: FileId, head: Head) {
+        if let Some(e) = self.seen.iter_mut().find(|(s, _)| *s == id)
+            && head.len > e.1.len
+        {
+            e.1 = head;
+        }
+    }
+
+    /// The file at `p`, `id`, was opened before. Not when the inode was freed and reused since
+    /// (a rotated file compressed and deleted, and a new one given its number): then its first
+    /// bytes are not those remembered.
+    fn was_seen(&self, id: FileId, p: &Path) -> bool {
+        let Some((_, head)) = self.seen.iter().find(|(s, _)| *s == id) else {
+            return false;
+        };
+        if head.len == 0 {
+            return true;
+        }
+        let Ok(f) = fs::File::open(p) else {
+            return true;
+        };
+        let mut b = vec![0u8; head.len];
+        match std::os::unix::fs::FileExt::read_exact_at(&f, &mut b, 0) {
+            Ok(()) => fingerprint(&b) == head.fp,
+            Err(_) => false,
         }
     }
 
@@ -146,7 +196,7 @@ impl Follower {
                 let id = FileId::of(&m);
                 let mtime = m.modified().ok()?;
                 let unseen = Some(id) != new
-                    && !self.seen.contains(&id)
+                    && !self.was_seen(id, &p)
                     && !self
                         .entries
                         .iter()
@@ -275,13 +325,8 @@ impl Follower {
                 });
             }
             // Read: a compressed copy of it later is not new content.
-            if let Ok(h) = content_head(&p.path, crate::source::identity::HEAD)
-                && !h.is_empty()
-            {
-                self.remember_head(Head {
-                    fp: fingerprint(&h),
-                    len: h.len(),
-                });
+            if let Some(head) = p.head {
+                self.remember_head(head);
             }
         }
         true

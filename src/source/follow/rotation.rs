@@ -140,6 +140,8 @@ pub(super) struct Generation {
     framer: Framer<FileAt>,
     /// Its first bytes (up to `HEAD`), to find its copy after a copytruncate.
     pub(super) head: Head,
+    /// When it last changed, as last looked at (copies made since are newer).
+    changed: Option<std::time::SystemTime>,
 }
 
 impl Generation {
@@ -150,6 +152,7 @@ impl Generation {
             id: FileId::of(m),
             framer,
             head: Head::default(),
+            changed: None,
         }
     }
 
@@ -426,6 +429,7 @@ impl Follower {
         if g.head.len > 0 {
             let head = g.head;
             self.remember_head(head);
+            self.remember_content(g.id, head);
         }
         if g.nlink() > 0 {
             self.retired.push(g);
@@ -475,19 +479,26 @@ impl Follower {
         if g.compressed() {
             return true;
         }
-        let shrunk = g
-            .file()
-            .metadata()
-            .is_ok_and(|m| m.len() < g.framer.get_ref().offset)
+        let meta = g.file().metadata().ok();
+        let shrunk = meta
+            .as_ref()
+            .is_some_and(|m| m.len() < g.framer.get_ref().offset)
             || !g.framer.get_ref().unchanged();
+        let changed = meta.and_then(|m| m.modified().ok());
         if shrunk {
             // copytruncate: what was written after the last read is in the copy beside the
             // file (a held partial line included): read it from there, then the file anew.
             let (head, consumed, next_line) = (g.head, g.framer.consumed, g.framer.next_line);
+            let (since, id) = (g.changed, g.id);
             g.framer.discard_partial();
             g.restart();
             self.note(i, |input, path| FollowNote::Truncated { input, path });
             self.recover_copy(i, head, consumed, next_line);
+            // Generations copied and truncated away whole between two looks: copies made
+            // since the file last changed, never seen.
+            if let Some(since) = since {
+                self.find_missed(i, since, Some(id));
+            }
             if !self.read_backlog(i, budget) {
                 return false;
             }
@@ -496,6 +507,7 @@ impl Follower {
         let Some(g) = &mut e.current else {
             return true;
         };
+        g.changed = changed.or(g.changed);
         g.refresh_head();
         let r = g.read(&mut self.buf, &mut self.chunks, e.input, &e.path, budget);
         match r {
