@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use super::scan::{Hit, HitKind, ScanConfig, Scanned, console};
+use super::scan::{Hit, HitKind, PIECE_GAP, ScanConfig, Scanned, console};
 use super::{InputCounts, ReadStats, Recognized, Recognizer, Skipped};
 use crate::event::{Event, Origin};
 use crate::units::Millis;
@@ -93,10 +93,12 @@ impl InputRecognizer {
     pub fn push(&mut self, input: u32, hit: Hit, cfg: &ScanConfig, out: &mut Output<'_>) {
         match hit.kind {
             HitKind::Piece { text, last } => {
+                // The next piece of the line being joined: the lines in between, if any, hold
+                // nothing of the service's (the other stream's lines, a blank or foreign line).
                 let continues = self
                     .piece
                     .as_ref()
-                    .is_some_and(|j| j.latest + 1 == hit.line);
+                    .is_some_and(|j| hit.line > j.latest && hit.line - j.latest <= PIECE_GAP);
                 if !continues {
                     self.flush_piece(input, cfg, out);
                 }
@@ -323,6 +325,36 @@ mod tests {
             }
             k => panic!("{k:?}"),
         }
+    }
+
+    /// stdout and stderr share a Docker log file: lines of the other stream (or a blank line)
+    /// may lie between two pieces of one line; they are still joined. Far apart, they are not.
+    #[test]
+    fn docker_pieces_with_other_lines_between_are_joined() {
+        let line = "2026-03-04T09:15:02.119Z [ERROR    ] [GATEWAY_ALLOC       ] Failed to start gateway for org o: \"Gateway initialization failed: 502 <html>";
+        let (a, b) = line.split_at(50);
+        let (ev, stats) = feed(
+            vec![
+                piece(7, a, false),
+                piece(10, &format!("{b}</html>\"\n"), true),
+            ],
+            1 << 20,
+        );
+        assert_eq!((ev.len(), stats.skipped), (1, 0));
+        assert!(
+            matches!(&ev[0].kind, Kind::AllocFailed { message, .. } if message.ends_with("</html>"))
+        );
+        let (ev, _) = feed(
+            vec![
+                piece(7, a, false),
+                piece(7 + PIECE_GAP + 1, &format!("{b}</html>\"\n"), true),
+            ],
+            1 << 20,
+        );
+        assert!(
+            !matches!(ev.first().map(|e| &e.kind), Some(Kind::AllocFailed { message, .. }) if message.ends_with("</html>")),
+            "{ev:?}"
+        );
     }
 
     #[test]

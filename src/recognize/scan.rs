@@ -72,6 +72,11 @@ pub struct Scanned {
 }
 
 /// Scans chunks; holds the compiled searcher.
+/// How many lines may lie between two pieces of one Docker line and still be joined: stdout
+/// and stderr share the file, and what comes between holds no lifecycle record (that would end
+/// the join).
+pub const PIECE_GAP: u64 = 64;
+
 pub struct Scanner {
     cfg: ScanConfig,
     finder: memmem::Finder<'static>,
@@ -103,6 +108,8 @@ impl Scanner {
         let mut line_no = first_line;
         // The first line may continue a line split in the previous chunk.
         let mut piece = self.piece_at_start(data);
+        // Lines passed over between two pieces of a Docker line.
+        let mut gap = 0;
         while pos < data.len() {
             let start = if piece.is_some() {
                 pos
@@ -115,7 +122,20 @@ impl Scanner {
             let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
             line_no += bytecount::count(&data[counted..start], b'\n') as u64;
             counted = start;
-            piece = self.line(&data[start..end], line_no, piece, &mut out);
+            let raw = &data[start..end];
+            if piece == Some(PieceKind::Docker)
+                && gap < PIECE_GAP
+                && memmem::find(raw, decode::CATEGORY_PREFIX).is_none()
+                && (raw.first() != Some(&b'{')
+                    || docker::decode(&String::from_utf8_lossy(raw)).is_err())
+            {
+                // Not a Docker object (a blank or foreign line): the next piece may follow.
+                gap += 1;
+                pos = end + 1;
+                continue;
+            }
+            gap = 0;
+            piece = self.line(raw, line_no, piece, &mut out);
             pos = end + 1;
         }
         line_no += bytecount::count(&data[counted..], b'\n') as u64;
@@ -423,6 +443,19 @@ mod tests {
             }
         );
         assert_eq!(s.hits[2].line, 3);
+        // A blank or foreign line between the pieces is passed over.
+        let data = format!("{plain}\n{first}\n\nnot json\n{second}\n{plain}\n");
+        let s = Scanner::new(cfg(Format::Docker)).scan(data.as_bytes(), 1);
+        assert_eq!(s.hits.len(), 3);
+        assert_eq!(
+            s.hits[2].kind,
+            HitKind::Piece {
+                text: "tail\n".into(),
+                last: true
+            }
+        );
+        assert_eq!(s.hits[2].line, 5);
+        assert_eq!(s.lines, 6);
     }
 
     #[test]
