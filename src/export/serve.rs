@@ -2,7 +2,8 @@
 //!
 //! The watch loop renders the exposition and publishes it here; connection threads only copy the
 //! latest rendering out, so a slow or hostile client can never stall the reading of logs. GET
-//! only, requests bounded in size and time, a bounded number of connections at once.
+//! and HEAD only, requests bounded in size (8 KiB) and time (5 s per read, 10 s for the whole
+//! request head), at most 32 connections at once (more are answered 503 and closed).
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -29,6 +30,9 @@ pub type Shared = Arc<RwLock<Arc<Published>>>;
 const MAX_CONNECTIONS: usize = 32;
 const MAX_REQUEST: usize = 8 * 1024;
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// The whole request head must arrive within this (a client sending a byte now and then —
+/// slowloris — is cut off, whatever each read's timeout).
+const HEAD_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Start serving on `addr`. Returns the bound address (for `:0`).
 pub fn serve(addr: &str, shared: Shared) -> anyhow::Result<SocketAddr> {
@@ -102,9 +106,13 @@ fn respond(
 pub(crate) fn handle(s: &mut (impl Read + Write), shared: &Shared) -> io::Result<()> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
+    let start = std::time::Instant::now();
     let head_end = loop {
         if let Some(i) = memchr::memmem::find(&buf, b"\r\n\r\n") {
             break i;
+        }
+        if start.elapsed() > HEAD_DEADLINE {
+            return respond(s, 408, "text/plain", b"timeout\n", true);
         }
         if buf.len() > MAX_REQUEST {
             return respond(s, 431, "text/plain", b"request too large\n", true);

@@ -17,7 +17,7 @@ use crate::common::*;
 use crate::contrib::{dashboard_exprs, grafana_to_promql, load_dashboard};
 
 /// `gwmon watch ARGS --listen=127.0.0.1:0`: the process and the address it serves on.
-fn start_watch(args: &[&str]) -> (Proc, String) {
+pub fn start_watch(args: &[&str]) -> (Proc, String) {
     let mut child = Proc(
         gwmon()
             .arg("watch")
@@ -69,7 +69,7 @@ fn get_with_accept(addr: &str, path: &str, accept: &str) -> Option<(u16, String,
 }
 
 /// The value of an unlabelled sample in a text exposition.
-fn sample_value(text: &str, name: &str) -> Option<f64> {
+pub fn sample_value(text: &str, name: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }
