@@ -7,6 +7,7 @@ mod check;
 mod common;
 mod contrib;
 mod endpoint;
+mod faults;
 mod hostile;
 mod html;
 mod logrotate;

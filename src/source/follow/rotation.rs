@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, Read};
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::PathBuf;
 
 use super::backlog::{Backlog, Head};
@@ -290,7 +290,12 @@ impl Follower {
     /// name (renamed), which is continued where it was.
     pub(super) fn open(&mut self, i: usize, startup: bool) -> bool {
         let path = self.entries[i].path.clone();
-        let file = match File::open(&path) {
+        // Non-blocking: opening a FIFO put where the file was must not wait for a writer.
+        let file = match fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&path)
+        {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return false,
             Err(e) => {
@@ -298,6 +303,15 @@ impl Follower {
                 return false;
             }
         };
+        if file.metadata().is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            self.error(
+                i,
+                "not a regular file (a FIFO, socket or device): not followed; pipe it into \
+                 `gwmon watch` instead"
+                    .into(),
+            );
+            return false;
+        }
         let m = match file.metadata() {
             Ok(m) => m,
             Err(e) => {
