@@ -108,8 +108,10 @@ impl Scanner {
         let mut line_no = first_line;
         // The first line may continue a line split in the previous chunk.
         let mut piece = self.piece_at_start(data);
-        // Lines passed over between two pieces of a Docker line.
+        // Lines passed over between two pieces of a Docker line (not after the guess at the
+        // chunk's start: only after a piece seen here).
         let mut gap = 0;
+        let mut guessed = piece.is_some();
         while pos < data.len() {
             let start = if piece.is_some() {
                 pos
@@ -124,17 +126,29 @@ impl Scanner {
             counted = start;
             let raw = &data[start..end];
             if piece == Some(PieceKind::Docker)
+                && !guessed
                 && gap < PIECE_GAP
-                && memmem::find(raw, decode::CATEGORY_PREFIX).is_none()
                 && (raw.first() != Some(&b'{')
                     || docker::decode(&String::from_utf8_lossy(raw)).is_err())
             {
                 // Not a Docker object (a blank or foreign line): the next piece may follow.
+                if memmem::find(raw, decode::CATEGORY_PREFIX).is_some() {
+                    out.skipped.push(Skipped {
+                        line: line_no,
+                        reason: "invalid Docker json-file line",
+                        excerpt: if self.cfg.verbose {
+                            excerpt(raw)
+                        } else {
+                            String::new()
+                        },
+                    });
+                }
                 gap += 1;
                 pos = end + 1;
                 continue;
             }
             gap = 0;
+            guessed = false;
             piece = self.line(raw, line_no, piece, &mut out);
             pos = end + 1;
         }
