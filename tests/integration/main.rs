@@ -10,6 +10,7 @@ mod docs;
 mod hostile;
 mod html;
 mod prometheus;
+mod readme;
 mod replay;
 mod simulated;
 mod top;

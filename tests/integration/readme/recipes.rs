@@ -1,0 +1,500 @@
+//! The README recipes that need more than running their commands: each takes its commands and
+//! configuration files from README.md and runs them with the real programs on loopback —
+//! logrotate rotating a file gwmon follows, rsyslog forwarding gwmon's events to a second
+//! rsyslog, Prometheus scraping one and several gwmon instances, Alertmanager routing gwmon's
+//! alerts.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use super::{Block, Sandbox, block, blocks, planned, run_in, sandbox};
+use crate::common::*;
+use crate::prometheus::{prom_query, prom_values, sample_value};
+
+/// Start a README command (rewritten) in the sandbox, killed when dropped.
+fn spawn_cmd(sb: &Sandbox, c: &str) -> Proc {
+    let c = c.trim().trim_end_matches('&').trim();
+    let c = c.strip_prefix("nohup ").unwrap_or(c);
+    let out = std::fs::File::create(sb.path("spawned.err")).unwrap();
+    Proc(
+        Command::new("bash")
+            .arg("-c")
+            .arg(format!("exec {c}"))
+            .current_dir(sb.root())
+            .env(
+                "PATH",
+                format!("{}:{}", s(&sb.path("bin")), std::env::var("PATH").unwrap()),
+            )
+            .env("HOME", sb.path("home"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(out)
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// A sample of gwmon's /metrics at `port` (None while it does not answer).
+fn metric(port: u16, name: &str) -> Option<f64> {
+    let (code, body) = http_get(&format!("127.0.0.1:{port}"), "/metrics")?;
+    (code == 200).then(|| sample_value(&body, name)).flatten()
+}
+
+/// `gwmon report --prometheus` over `files`: the value of `name`.
+fn report_metric(files: &[&Path], name: &str) -> f64 {
+    let mut args = vec!["report", "--prometheus"];
+    args.extend(files.iter().map(|p| s(p)));
+    let text = ok(&run(&args, None), "gwmon report --prometheus");
+    sample_value(&text, name).unwrap()
+}
+
+fn append(p: &Path, text: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+/// The README's logrotate configuration, installed by its commands, run by the real logrotate
+/// while the README's `gwmon watch` follows the file: every line before, during and after the
+/// rotation is read once, none lost.
+#[test]
+fn logrotate_recipe_follows_rotations() {
+    let Some(logrotate) = tool(&["logrotate"]) else {
+        return;
+    };
+    let sb = sandbox();
+    let conf = block("README.md", "/var/log/ganymede.log {");
+    assert_eq!(conf.lang, "conf");
+    std::fs::write(sb.path("ganymede.logrotate"), sb.rewrite(&conf.text)).unwrap();
+    let b = block("README.md", "install -D -m 644 ganymede.logrotate");
+    let cmds = planned(&sb, &b, &[]);
+    assert_eq!(cmds.len(), 2, "{cmds:?}");
+    run_in(&sb, &cmds[..1]);
+    let log = sb.path("var/log/ganymede.log");
+    let before = report_metric(&[&log], "gwmon_events_total");
+    let port = sb.port(9464);
+    let _watch = spawn_cmd(&sb, &cmds[1].0);
+    wait_for(30, "watch read the file", || {
+        metric(port, "gwmon_events_total").filter(|v| *v == before)
+    });
+    let cycle = |m| alloc_cycle(ORG_A, 3, m, 1);
+    let one = sb.path("one-cycle.log");
+    std::fs::write(&one, cycle(960)).unwrap();
+    let per_cycle = report_metric(&[&one], "gwmon_events_total");
+    assert!(per_cycle >= 4.0);
+
+    append(&log, &cycle(960));
+    let state = sb.path("logrotate.state");
+    let out = Command::new(logrotate)
+        .arg("-f")
+        .arg("-s")
+        .arg(&state)
+        .arg(sb.path("etc/logrotate.d/ganymede"))
+        .output()
+        .unwrap();
+    ok(&out, "logrotate -f");
+    assert_eq!(
+        std::fs::metadata(&log).unwrap().len(),
+        0,
+        "copytruncate empties the file"
+    );
+    assert!(sb.path("var/log/ganymede.log.1").is_file());
+    assert!(sb.path("var/log/ganymede.log.2.gz").is_file());
+    append(&log, &cycle(970));
+    let want = before + 2.0 * per_cycle;
+    wait_for(30, "watch read across the rotation", || {
+        metric(port, "gwmon_events_total").filter(|v| *v == want)
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(metric(port, "gwmon_events_total"), Some(want), "read twice");
+    assert_eq!(metric(port, "gwmon_follow_lost_total"), Some(0.0));
+}
+
+/// The README's rsyslog file, in a real rsyslogd, forwards what the README's `gwmon events
+/// --follow` writes to a second rsyslogd on loopback TCP (the central collector): every event
+/// arrives, in order, the history and the new ones.
+#[test]
+fn rsyslog_forwards_every_event_to_a_central_rsyslog() {
+    let Some(rsyslogd) = tool(&["rsyslogd"]) else {
+        return;
+    };
+    let sb = sandbox();
+    let b = block("README.md", "mkdir -p /var/log/gwmon");
+    let cmds = planned(&sb, &b, &[]);
+    assert_eq!(cmds.len(), 2, "{cmds:?}");
+    run_in(&sb, &cmds[..1]);
+    let log = sb.path("var/log/ganymede.log");
+    let history = ok(&run(&["events", s(&log)], None), "gwmon events")
+        .lines()
+        .count();
+    let events = sb.path("var/log/gwmon/events.jsonl");
+    let _events = spawn_cmd(&sb, &cmds[1].0);
+    let count = |p: &Path| {
+        std::fs::read_to_string(p)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    wait_for(30, "gwmon events wrote the history", || {
+        (count(&events) == history).then_some(())
+    });
+
+    // The central collector: imtcp on a free loopback port, each message on a line.
+    let port = free_port();
+    let central = sb.path("central");
+    std::fs::create_dir_all(central.join("work")).unwrap();
+    let received = central.join("received.log");
+    let central_conf = central.join("rsyslog.conf");
+    std::fs::write(
+        &central_conf,
+        format!(
+            "global(workDirectory=\"{w}\" maxMessageSize=\"64k\")\n\
+             module(load=\"imtcp\")\n\
+             input(type=\"imtcp\" port=\"{port}\" address=\"127.0.0.1\")\n\
+             template(name=\"msg\" type=\"string\" string=\"%msg%\\n\")\n\
+             action(type=\"omfile\" file=\"{r}\" template=\"msg\")\n",
+            w = s(&central.join("work")),
+            r = s(&received),
+        ),
+    )
+    .unwrap();
+    let rsyslog = |conf: &Path, name: &str| {
+        let err = std::fs::File::create(sb.path(&format!("{name}.err"))).unwrap();
+        Proc(
+            Command::new(&rsyslogd)
+                .arg("-n")
+                .arg("-f")
+                .arg(conf)
+                .arg("-i")
+                .arg(sb.path(&format!("{name}.pid")))
+                .stdin(Stdio::null())
+                .stdout(err.try_clone().unwrap())
+                .stderr(err)
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let _central = rsyslog(&central_conf, "central");
+    wait_for(20, "the central rsyslogd listening", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+
+    // The README's file, forwarding to it (Debian's rsyslog.conf sets the work directory the
+    // disk-assisted queue needs, and the message size the README tells to raise).
+    let readme_conf = block("README.md", "module(load=\"imfile\")");
+    let conf_text = sb
+        .rewrite(&readme_conf.text)
+        .replace("Target=\"logs.example.com\"", "Target=\"127.0.0.1\"")
+        .replace("Port=\"514\"", &format!("Port=\"{port}\""));
+    assert!(
+        conf_text.contains(&format!("Port=\"{port}\"")),
+        "{conf_text}"
+    );
+    let local = sb.path("local");
+    std::fs::create_dir_all(local.join("work")).unwrap();
+    let local_conf = local.join("rsyslog.conf");
+    std::fs::write(
+        &local_conf,
+        format!(
+            "global(workDirectory=\"{}\" maxMessageSize=\"64k\")\n{conf_text}",
+            s(&local.join("work"))
+        ),
+    )
+    .unwrap();
+    let _local = rsyslog(&local_conf, "local");
+
+    // New events while everything runs.
+    append(&log, &alloc_cycle(ORG_B, 5, 24 * 60 + 10, 2));
+    let lines = |p: &Path| -> Vec<String> {
+        std::fs::read_to_string(p)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.trim().to_owned())
+            .collect()
+    };
+    wait_for(60, "every event at the central rsyslog", || {
+        let sent = lines(&events);
+        (sent.len() > history && lines(&received) == sent).then_some(())
+    });
+    let got = lines(&received);
+    assert!(
+        got.iter().all(|l| l.starts_with("{\"event\":")),
+        "{:?}",
+        &got[..3]
+    );
+    assert!(got.iter().any(|l| l.contains("\"event\":\"pool_status\"")));
+    assert!(
+        got.iter().any(|l| l.contains(ORG_B)),
+        "the new events arrived"
+    );
+}
+
+/// Start Prometheus on `config`, with the scrape and evaluation intervals made 1 s; its
+/// address.
+fn start_prometheus(sb: &Sandbox, name: &str, config: &str) -> (Proc, String) {
+    let prometheus = tool(&["prometheus"]).unwrap();
+    let dir = sb.path(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = sb.path(&format!("etc/prometheus/{name}.yml"));
+    let fast = config.replace("scrape_interval: 15s", "scrape_interval: 1s");
+    std::fs::write(
+        &cfg,
+        format!("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n{fast}"),
+    )
+    .unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let log = std::fs::File::create(dir.join("out")).unwrap();
+    let p = Proc(
+        Command::new(prometheus)
+            .arg(format!("--config.file={}", s(&cfg)))
+            .arg(format!("--storage.tsdb.path={}", s(&dir.join("data"))))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(30, "Prometheus ready", || {
+        http_get(&addr, "/-/ready").filter(|(c, _)| *c == 200)
+    });
+    (p, addr)
+}
+
+fn watch_on(sb: &Sandbox, port: u16, extra: &str) -> Proc {
+    spawn_cmd(
+        sb,
+        &format!("gwmon watch --from-start --quiet --listen 127.0.0.1:{port} {extra}"),
+    )
+}
+
+/// The README's Prometheus recipe: its commands (rules installed, `promtool check config` of its
+/// scrape configuration, `promtool test rules`) and the real Prometheus scraping a real gwmon
+/// with it; then the several-sites configuration scraping two gwmon instances, and its PromQL.
+#[test]
+fn prometheus_recipes_scrape_one_and_several_sites() {
+    if tool(&["prometheus"]).is_none() || tool(&["promtool"]).is_none() {
+        return;
+    }
+    let sb = sandbox();
+    let single = block("README.md", "rule_files:");
+    std::fs::write(
+        sb.path("etc/prometheus/prometheus.yml"),
+        sb.rewrite(&single.text),
+    )
+    .unwrap();
+    let b = block(
+        "README.md",
+        "install -D -m 644 contrib/prometheus/gwmon.rules.yml",
+    );
+    run_in(&sb, &planned(&sb, &b, &[]));
+
+    let paris = sb.port(9464);
+    let _w1 = watch_on(&sb, paris, "--pool-size 8 /var/log/ganymede.log");
+    let lyon_log = sb.path("lyon.log");
+    ok(
+        &run(
+            &[
+                "simulate",
+                "--seed",
+                "2",
+                "--hours",
+                "12",
+                "--pool-size",
+                "4",
+                "--out",
+                s(&lyon_log),
+            ],
+            None,
+        ),
+        "gwmon simulate",
+    );
+    let lyon = free_port();
+    let _w2 = watch_on(&sb, lyon, &format!("--pool-size 4 {}", s(&lyon_log)));
+    for p in [paris, lyon] {
+        wait_for(30, "gwmon watch serving", || {
+            metric(p, "gwmon_pool_gateways")
+        });
+    }
+    let (_p1, one) = start_prometheus(&sb, "single", &sb.rewrite(&single.text));
+    wait_for(40, "Prometheus scraped gwmon with the site label", || {
+        prom_values(&one, "gwmon_pool_gateways{site=\"paris\"}", None)
+            .get("")
+            .filter(|v| **v == 8.0)
+            .copied()
+    });
+    // The recording rules of the rules file the recipe installed are loaded.
+    let (_, rules) = http_get(&one, "/api/v1/rules").unwrap();
+    assert!(
+        rules.contains("instance:gwmon_gateway_allocations:increase1h"),
+        "{rules}"
+    );
+
+    let several = block("README.md", "scrape_configs:");
+    let cfg = several
+        .text
+        .replace("gw-paris.example.com:9464", &format!("127.0.0.1:{paris}"))
+        .replace("gw-lyon.example.com:9464", &format!("127.0.0.1:{lyon}"));
+    let (_p2, all) = start_prometheus(&sb, "several", &cfg);
+    let per_site = wait_for(40, "both sites scraped", || {
+        let v = prom_values(&all, "gwmon_pool_gateways", Some("site"));
+        (v.len() == 2).then_some(v)
+    });
+    assert_eq!(per_site["paris"], 8.0);
+    assert_eq!(per_site["lyon"], 4.0);
+    // The recipe's PromQL: each runs; the per-site and all-sites figures are gwmon's.
+    let promql: Vec<String> = blocks("README.md")
+        .into_iter()
+        .filter(|b| b.lang == "promql")
+        .flat_map(|b| {
+            b.text
+                .lines()
+                .map(|l| l.split('#').next().unwrap().trim().to_owned())
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(promql.len(), 3, "{promql:?}");
+    for q in &promql {
+        prom_query(&all, q).unwrap_or_else(|e| panic!("{q}: {e}"));
+    }
+    let available = prom_values(&all, &promql[0], Some("site"));
+    assert_eq!(
+        available.get("paris").copied(),
+        metric(paris, "gwmon_pool_available_gateways")
+    );
+    assert_eq!(
+        available.get("lyon").copied(),
+        metric(lyon, "gwmon_pool_available_gateways")
+    );
+    let ratio = prom_values(&all, &promql[1], None)[""];
+    let allocated = metric(paris, "gwmon_pool_allocated_gateways").unwrap()
+        + metric(lyon, "gwmon_pool_allocated_gateways").unwrap();
+    assert!(
+        (ratio - allocated / 12.0).abs() < 1e-9,
+        "{ratio} vs {allocated}/12"
+    );
+}
+
+/// gwmon's rules with their default severities, from `gwmon config --print-default`.
+fn rules_and_severities() -> Vec<(String, String)> {
+    let text = ok(&run(&["config", "--print-default"], None), "gwmon config");
+    let mut out = Vec::new();
+    let mut rule = None;
+    for l in text.lines() {
+        if let Some(r) = l.strip_prefix("[alerts.").and_then(|r| r.strip_suffix(']')) {
+            rule = Some(r.to_owned());
+        }
+        if let (Some(r), Some(sev)) = (&rule, l.strip_prefix("severity = ")) {
+            out.push((r.clone(), sev.trim_matches('"').to_owned()));
+            rule = None;
+        }
+    }
+    assert!(out.len() >= 7, "{out:?}");
+    out
+}
+
+/// The receiver the README's several-routes configuration names for a rule.
+fn expected_receiver(rule: &str, severity: &str) -> &'static str {
+    match (rule, severity) {
+        (_, "critical") => "pager",
+        ("long_allocation" | "pool_imbalance", _) => "capacity-mail",
+        _ => "ops-mail",
+    }
+}
+
+/// The README's Alertmanager configurations pass `amtool check-config`, route each gwmon rule
+/// where the README says, and the real Alertmanager running the several-routes one routes the
+/// alerts a real `gwmon watch --alertmanager` sends.
+#[test]
+fn alertmanager_routes_route_every_rule() {
+    let (Some(am), Some(amtool)) = (
+        tool(&["prometheus-alertmanager", "alertmanager"]),
+        tool(&["amtool"]),
+    ) else {
+        return;
+    };
+    let sb = sandbox();
+    let routes: Vec<Block> = blocks("README.md")
+        .into_iter()
+        .filter(|b| b.lang == "yaml" && b.text.starts_with("route:"))
+        .collect();
+    assert_eq!(routes.len(), 2, "one receiver and several");
+    let files: Vec<_> = routes
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let p = sb.path(&format!("alertmanager-{i}.yml"));
+            std::fs::write(&p, sb.rewrite(&b.text)).unwrap();
+            let out = Command::new(&amtool)
+                .arg("check-config")
+                .arg(&p)
+                .output()
+                .unwrap();
+            ok(&out, "amtool check-config");
+            p
+        })
+        .collect();
+    let route = |file: &Path, rule: &str, sev: &str| {
+        let out = Command::new(&amtool)
+            .args(["config", "routes", "test"])
+            .arg(format!("--config.file={}", s(file)))
+            .args([
+                format!("alertname={rule}"),
+                format!("severity={sev}"),
+                "site=paris".into(),
+            ])
+            .output()
+            .unwrap();
+        ok(&out, "amtool config routes test").trim().to_owned()
+    };
+    for (rule, sev) in rules_and_severities() {
+        assert_eq!(route(&files[0], &rule, &sev), "ops-mail", "{rule}");
+        assert_eq!(
+            route(&files[1], &rule, &sev),
+            expected_receiver(&rule, &sev),
+            "{rule}"
+        );
+    }
+
+    let addr = format!("127.0.0.1:{}", free_port());
+    let err = std::fs::File::create(sb.path("alertmanager.err")).unwrap();
+    let _am = Proc(
+        Command::new(am)
+            .arg(format!("--config.file={}", s(&files[1])))
+            .arg(format!("--storage.path={}", s(&sb.path("am-data"))))
+            .arg(format!("--web.listen-address={addr}"))
+            .arg("--cluster.listen-address=")
+            .stdin(Stdio::null())
+            .stdout(err.try_clone().unwrap())
+            .stderr(err)
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(30, "Alertmanager ready", || {
+        http_get(&addr, "/-/ready").filter(|(c, _)| *c == 200)
+    });
+    let _watch = spawn_cmd(
+        &sb,
+        &sb.rewrite(&format!(
+            "gwmon watch --from-start --quiet --alertmanager http://{addr} --alertmanager-interval 1s /var/log/ganymede.log"
+        )),
+    );
+    let alerts: Vec<Value> = wait_for(30, "gwmon's alerts in Alertmanager", || {
+        let (_, body) = http_get(&addr, "/api/v2/alerts")?;
+        let v: Vec<Value> = serde_json::from_str(&body).ok()?;
+        (!v.is_empty()).then_some(v)
+    });
+    for a in &alerts {
+        let rule = a["labels"]["alertname"].as_str().unwrap();
+        let sev = a["labels"]["severity"].as_str().unwrap();
+        let got: Vec<&str> = a["receivers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["name"].as_str())
+            .collect();
+        assert_eq!(got, [expected_receiver(rule, sev)], "{a}");
+    }
+}
