@@ -164,3 +164,47 @@ fn completions_complete_in_bash() {
         assert!(lines.next().unwrap().contains("--from-start"), "{text}");
     }
 }
+
+/// The errors a newcomer meets first say how to fix them.
+#[test]
+fn first_errors_suggest_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    // An unknown format: the list of the known ones.
+    let out = run(&["report", "--format", "json", "x.log"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("[possible values: auto, console, docker, otlp, logcli]"),
+        "{err}"
+    );
+    // Another program's log: is this the ganymede log?
+    let other = dir.path().join("dpkg.log");
+    std::fs::write(
+        &other,
+        "2026-03-02 10:00:00 status installed gwmon:amd64 0.1.0\n".repeat(50),
+    )
+    .unwrap();
+    let out = run(&["report", s(&other)], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no gateway lifecycle line in 50 lines"),
+        "{err}"
+    );
+    assert!(err.contains("is this the ganymede log?"), "{err}");
+    // Console lines read with the wrong --format: try --format auto.
+    let log = dir.path().join("ganymede.log");
+    std::fs::write(&log, alloc_cycle(ORG_A, 1, 0, 5).repeat(10)).unwrap();
+    let out = run(&["report", "--format", "docker", s(&log)], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("try --format auto"), "{err}");
+    // gwmon check's state in a directory not created yet: create it (and UNKNOWN, 3).
+    let state = dir.path().join("missing/check.json");
+    let out = run(&["check", "--state", s(&state), s(&log)], None);
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("GWMON UNKNOWN - "), "{text}");
+    assert!(
+        text.contains(&format!("install -d {}", s(&dir.path().join("missing")))),
+        "{text}"
+    );
+}
