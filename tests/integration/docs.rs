@@ -208,3 +208,63 @@ fn first_errors_suggest_the_fix() {
         "{text}"
     );
 }
+
+/// A section of the committed man page (its roff, escapes of `-` undone).
+fn man_section(name: &str) -> String {
+    let page = man_text();
+    page.split(&format!("\n.SH {name}\n"))
+        .nth(1)
+        .and_then(|s| s.split("\n.SH ").next())
+        .unwrap_or_else(|| panic!("no section {name}"))
+        .to_owned()
+}
+
+/// ALERTS describes every rule of the default configuration with its default severity, and
+/// EXIT STATUS every command a user sees.
+#[test]
+fn man_page_alerts_and_exit_status_cover_every_rule_and_command() {
+    let alerts = man_section("ALERTS");
+    let defaults = ok(&run(&["config", "--print-default"], None), "gwmon config");
+    let mut rules = 0;
+    let mut rule = None;
+    for l in defaults.lines() {
+        if let Some(r) = l.strip_prefix("[alerts.").and_then(|r| r.strip_suffix(']')) {
+            rule = Some(r.to_owned());
+        }
+        if let (Some(r), Some(sev)) = (&rule, l.strip_prefix("severity = ")) {
+            let item = format!("\\fB{r}\\fR ({})", sev.trim_matches('"'));
+            assert!(alerts.contains(&item), "ALERTS has no {item:?}");
+            rules += 1;
+            rule = None;
+        }
+    }
+    assert!(rules >= 7, "rules in the default configuration: {rules}");
+    for word in [
+        "keep_firing_for",
+        "pending",
+        "firing",
+        "resolved",
+        "repeat_interval",
+    ] {
+        assert!(alerts.contains(word), "ALERTS does not explain {word}");
+    }
+
+    let exit = man_section("\"EXIT STATUS\"");
+    let top = ok(&run(&["--help"], None), "gwmon --help");
+    let commands: Vec<&str> = top
+        .split("Commands:\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    for c in commands {
+        assert!(
+            exit.contains(&format!("\\fB{c}\\fR")),
+            "EXIT STATUS does not say how gwmon {c} ends"
+        );
+    }
+}
