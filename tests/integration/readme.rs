@@ -162,7 +162,7 @@ const PLANS: &[(&str, &str, Plan)] = &[
     (
         "README.md",
         "flock -n /var/lib/gwmon/watch.lock",
-        Plan::Run(&[]),
+        Plan::Recipe("recipes::textfile_recipe_feeds_node_exporter"),
     ),
     (
         "README.md",
@@ -340,7 +340,6 @@ fn every_shell_block_runs() {
         "home/.zfunc/_gwmon",
         "home/.config/fish/completions/gwmon.fish",
         "var/lib/gwmon/check.json",
-        "var/lib/prometheus/node-exporter/gwmon.prom",
         "import.json",
         "week.json",
         "gateways/gw-pool-8.log",

@@ -373,3 +373,72 @@ fn prometheus_recipes_scrape_one_and_several_sites() {
         "{ratio} vs {allocated}/12"
     );
 }
+
+/// The README's textfile variant of the cron recipe: `flock` keeps one `gwmon watch --textfile`
+/// running (a second start gives up at once), and the real node_exporter's textfile collector
+/// serves its metrics.
+#[test]
+fn textfile_recipe_feeds_node_exporter() {
+    let (Some(node_exporter), Some(_)) = (
+        tool(&["prometheus-node-exporter", "node_exporter"]),
+        tool(&["flock"]),
+    ) else {
+        return;
+    };
+    let sb = sandbox();
+    std::fs::create_dir_all(sb.path("var/lib/gwmon")).unwrap();
+    let b = block("README.md", "flock -n /var/lib/gwmon/watch.lock");
+    let cmds = planned(&sb, &b, &[]);
+    assert_eq!(cmds.len(), 1, "{cmds:?}");
+    let log = sb.path("var/log/ganymede.log");
+    let want = report_metric(&[&log], "gwmon_events_total");
+    let textfile = sb.path("var/lib/prometheus/node-exporter/gwmon.prom");
+    let _watch = spawn_cmd(&sb, &cmds[0].0);
+    wait_for(30, "the textfile written", || {
+        let t = std::fs::read_to_string(&textfile).ok()?;
+        (sample_value(&t, "gwmon_events_total") == Some(want)).then_some(())
+    });
+    // cron starting it again while it runs: flock -n gives up, the first one goes on.
+    let again = Command::new("bash")
+        .arg("-c")
+        .arg(cmds[0].0.trim().trim_end_matches('&'))
+        .env(
+            "PATH",
+            format!("{}:{}", s(&sb.path("bin")), std::env::var("PATH").unwrap()),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "a second instance must not start"
+    );
+
+    let addr = format!("127.0.0.1:{}", free_port());
+    let err = std::fs::File::create(sb.path("node_exporter.err")).unwrap();
+    let _ne = Proc(
+        Command::new(node_exporter)
+            .arg("--collector.disable-defaults")
+            .arg("--collector.textfile")
+            .arg(format!(
+                "--collector.textfile.directory={}",
+                s(textfile.parent().unwrap())
+            ))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdin(Stdio::null())
+            .stdout(err.try_clone().unwrap())
+            .stderr(err)
+            .spawn()
+            .unwrap(),
+    );
+    let body = wait_for(30, "node_exporter serving gwmon's metrics", || {
+        let (code, body) = http_get(&addr, "/metrics")?;
+        (code == 200 && body.contains("gwmon_events_total")).then_some(body)
+    });
+    assert_eq!(sample_value(&body, "gwmon_events_total"), Some(want));
+    assert_eq!(
+        sample_value(&body, "node_textfile_scrape_error"),
+        Some(0.0),
+        "node_exporter could not read the textfile:\n{body}"
+    );
+}

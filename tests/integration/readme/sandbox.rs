@@ -119,14 +119,15 @@ fn simulate_into(hours: &str, args: &[&str], out: &Path) {
     ok(&run(&a, None), "gwmon simulate");
 }
 
-/// Build the sandbox: 50 simulated hours (three days) of the service and its gateways, in every
-/// place the recipes read; the other shapes (Loki, Docker json-file, OTLP) hold 6 hours.
+/// Build the sandbox: 60 simulated hours (three days, the last one 12 hours) of the service and
+/// its gateways, in every place the recipes read; the other shapes (Loki, Docker json-file,
+/// OTLP) hold 6 hours.
 pub fn sandbox() -> Sandbox {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let sim = root.join(".sim");
     simulate_into(
-        "50",
+        "60",
         &["--gateway-logs", s(&sim.join("gateways"))],
         &sim.join("ganymede.log"),
     );
