@@ -106,6 +106,12 @@ ends in …; below 60×18 one line says which size is needed.
     gwmon top --pool-size 8 /var/log/ganymede.log")]
     Top(TopArgs),
     /// Print the default configuration, or check a configuration file.
+    #[command(long_about = "\
+Print the effective configuration (the file, then --set overrides), which also checks the file:
+an unknown key or a bad value is an error naming the file, the line and the key. The file is
+--config FILE, else $GWMON_CONFIG, else $XDG_CONFIG_HOME/gwmon/config.toml.
+    gwmon config --print-default > ~/.config/gwmon/config.toml   # the commented defaults
+    gwmon config --set alerts.pool_low.for=20m                    # what a run would use")]
     Config(ConfigCmd),
     /// Print the recognized lifecycle events as JSON lines.
     #[command(long_about = "\
@@ -116,12 +122,30 @@ the milliseconds from allocation to ready (startup_ms); events of a gateway carr
 name (gateway) and UUID (gateway_id) when known.
 Derived events follow the event that caused them: gateway_down (cause idle, stop, rollback or
 shutdown) and gateway_up (restart_s) from the gateways' restart marks, and pool_status (allocated,
-orphaned, recycling, available, total; unknown ones null) after every change of those figures.")]
+orphaned, recycling, available, total; unknown ones null) after every change of those figures.
+    gwmon events ganymede.log gateways/gw-pool-*.log | jq -c 'select(.event == \"alloc_failed\")'
+    gwmon events --follow /var/log/ganymede.log >> /var/log/gwmon/events.jsonl   # to a shipper")]
     Events(EventsArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    #[command(long_about = "\
+Print the completion script for a shell on stdout (or into --out FILE). The scripts are also
+committed under completions/ in the source tree. Install, for example:
+    gwmon completions bash > ~/.local/share/bash-completion/completions/gwmon
+    gwmon completions zsh > ~/.zfunc/_gwmon        # with fpath+=(~/.zfunc) before compinit
+    gwmon completions fish > ~/.config/fish/completions/gwmon.fish")]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) of gwmon: every command, log formats, metrics, alerts.
+    #[command(long_about = "\
+Print the manual page (roff) on stdout, or write it to --out FILE. It holds every command and
+option, the log formats gwmon reads, each metric, each alert rule, files, environment and exit
+status. Read it, or install it:
+    gwmon man | man -l -
+    gwmon man --out ~/.local/share/man/man1/gwmon.1")]
+    Man(ManArgs),
     /// Write a simulated gateway-service log and its expected report (for tests and benchmarks).
     #[command(hide = true)]
     Simulate(crate::simulate::SimulateArgs),
-    /// Generate the man page or shell completions.
+    /// Generate the man page or shell completions (kept for scripts; see `man`, `completions`).
     #[command(hide = true)]
     Generate(GenerateArgs),
 }
@@ -467,10 +491,27 @@ pub struct AlertsArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+    /// Write the script to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write the page to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
 pub struct GenerateArgs {
     #[arg(value_enum)]
     pub what: Generate,
-    /// Output directory (man) or file (completions); default stdout.
+    /// Output file; default stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -481,6 +522,8 @@ pub enum Generate {
     Bash,
     Zsh,
     Fish,
+    Elvish,
+    Powershell,
 }
 
 #[cfg(test)]

@@ -11,8 +11,9 @@ use anyhow::bail;
 use crate::alert::Alerts;
 use crate::alert::sinks::SinkOptions;
 use crate::cli::{
-    AlertsArgs, CheckArgs, Command, ConfigArgs, ConfigCmd, EventsArgs, ExportArgs, FollowArgs,
-    GenerateArgs, InputArgs, PoolArgs, ReportArgs, SinkArgs, TopArgs, WatchArgs,
+    AlertsArgs, CheckArgs, Command, CompletionsArgs, ConfigArgs, ConfigCmd, EventsArgs, ExportArgs,
+    FollowArgs, Generate, GenerateArgs, InputArgs, ManArgs, PoolArgs, ReportArgs, SinkArgs,
+    TopArgs, WatchArgs,
 };
 use crate::config::{self, Config};
 use crate::pipeline::ReadOptions;
@@ -36,7 +37,21 @@ pub enum Mode {
     Top(Top),
     Config(ConfigShow),
     Simulate(SimulateArgs),
-    Generate(GenerateArgs),
+    Generate(Generated),
+}
+
+/// What `gwmon man`, `gwmon completions` (and the hidden `gwmon generate`) write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Artifact {
+    Man,
+    Completions(clap_complete::Shell),
+}
+
+/// An artifact and where it goes (stdout when `out` is None).
+#[derive(Clone, Debug)]
+pub struct Generated {
+    pub what: Artifact,
+    pub out: Option<PathBuf>,
 }
 
 /// What every command that models the pool decides: what to read, the pool, the rules.
@@ -142,7 +157,26 @@ pub fn resolve(command: Command) -> anyhow::Result<Mode> {
         Command::Top(a) => Mode::Top(top(a)?),
         Command::Config(a) => Mode::Config(config_show(a)?),
         Command::Simulate(a) => Mode::Simulate(a),
-        Command::Generate(a) => Mode::Generate(a),
+        Command::Completions(CompletionsArgs { shell, out }) => Mode::Generate(Generated {
+            what: Artifact::Completions(shell),
+            out,
+        }),
+        Command::Man(ManArgs { out }) => Mode::Generate(Generated {
+            what: Artifact::Man,
+            out,
+        }),
+        Command::Generate(GenerateArgs { what, out }) => {
+            use clap_complete::Shell;
+            let what = match what {
+                Generate::Man => Artifact::Man,
+                Generate::Bash => Artifact::Completions(Shell::Bash),
+                Generate::Zsh => Artifact::Completions(Shell::Zsh),
+                Generate::Fish => Artifact::Completions(Shell::Fish),
+                Generate::Elvish => Artifact::Completions(Shell::Elvish),
+                Generate::Powershell => Artifact::Completions(Shell::PowerShell),
+            };
+            Mode::Generate(Generated { what, out })
+        }
     })
 }
 

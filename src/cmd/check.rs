@@ -81,7 +81,19 @@ impl Lock {
             .truncate(false)
             .write(true)
             .open(&path)
-            .with_context(|| format!("cannot open lock file {}", path.display()))?;
+            .with_context(|| {
+                let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+                match dir.filter(|d| !d.is_dir()) {
+                    // The usual first-run mistake: say how to fix it.
+                    Some(d) => format!(
+                        "cannot open lock file {}: the directory of --state does not exist \
+                         (create it: install -d {})",
+                        path.display(),
+                        d.display()
+                    ),
+                    None => format!("cannot open lock file {}", path.display()),
+                }
+            })?;
         let start = Instant::now();
         loop {
             // SAFETY: flock on a file descriptor we own; no memory is involved.

@@ -117,8 +117,11 @@ pub fn alloc_cycle(org: &str, gw: u32, m: u32, held: u32) -> String {
 }
 
 /// A real program a test needs. When it is missing the test is skipped with a printed reason,
-/// or fails when GWMON_REQUIRE_TOOLS=1 (CI installs them).
+/// or fails when GWMON_REQUIRE_TOOLS=1 (CI installs them). Every skip is also counted, and the
+/// integration binary ends with one line saying how many checks were skipped and why
+/// ([`skip_summary`]), so a skip shows in `cargo test`'s output without `--nocapture`.
 pub fn tool(names: &[&str]) -> Option<std::path::PathBuf> {
+    register_summary();
     for name in names {
         for dir in std::env::var("PATH")
             .unwrap_or_default()
@@ -131,15 +134,65 @@ pub fn tool(names: &[&str]) -> Option<std::path::PathBuf> {
             }
         }
     }
-    let msg = format!(
-        "skipped: {} not installed (Debian package)",
+    skipped(&format!(
+        "{} not installed (Debian package)",
         names.join(" or ")
-    );
+    ));
+    None
+}
+
+/// Record that the running test skips a check for `why`: printed now, counted in the final
+/// line, and a failure under GWMON_REQUIRE_TOOLS=1.
+#[track_caller]
+pub fn skipped(why: &str) {
+    let msg = format!("skipped: {why}");
     if std::env::var("GWMON_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
         panic!("{msg}, and GWMON_REQUIRE_TOOLS=1");
     }
-    eprintln!("{msg}");
-    None
+    skipped_optional(why);
+}
+
+/// Record a skipped check CI does not require either (a program CI does not install): printed
+/// now and counted in the final line, never a failure.
+pub fn skipped_optional(why: &str) {
+    register_summary();
+    let test = std::thread::current().name().unwrap_or("?").to_owned();
+    eprintln!("skipped: {why}");
+    SKIPS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(format!("{test} ({why})"));
+}
+
+static SKIPS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Print the skip count when the test binary exits (after libtest's own summary), once.
+fn register_summary() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: registers a plain extern "C" function with no arguments; it runs at exit,
+        // when the test threads are done.
+        unsafe {
+            libc::atexit(skip_summary);
+        }
+    });
+}
+
+/// The final line of the integration binary: how many checks were skipped for a missing
+/// program, and which.
+extern "C" fn skip_summary() {
+    let skips = SKIPS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if skips.is_empty() {
+        eprintln!("\ngwmon integration: no check skipped: every program the tests use was found");
+    } else {
+        eprintln!(
+            "\ngwmon integration: {} check(s) SKIPPED (GWMON_REQUIRE_TOOLS=1 makes them fail): {}",
+            skips.len(),
+            skips.join("; ")
+        );
+    }
 }
 
 /// A free loopback port.

@@ -27,14 +27,16 @@ impl Tmpfs {
         match out {
             Ok(o) if o.status.success() => Some(Tmpfs(at, dir)),
             Ok(o) => {
-                eprintln!(
-                    "skipped: cannot mount a tmpfs here ({})",
+                skipped_optional(&format!(
+                    "a full disk and a read-only file system: cannot mount a tmpfs here ({})",
                     String::from_utf8_lossy(&o.stderr).trim()
-                );
+                ));
                 None
             }
             Err(e) => {
-                eprintln!("skipped: no mount ({e})");
+                skipped_optional(&format!(
+                    "a full disk and a read-only file system: no mount ({e})"
+                ));
                 None
             }
         }
@@ -351,7 +353,9 @@ fn report_names_what_it_cannot_read_and_reads_a_fifo() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     if stderr.contains("setpriv:") {
-        eprintln!("skipped the unreadable case: {stderr}");
+        skipped_optional(&format!(
+            "an unreadable log: setpriv cannot switch users ({stderr})"
+        ));
         return;
     }
     assert_eq!(out.status.code(), Some(2), "{stderr}");

@@ -661,7 +661,7 @@ fn urlencode(q: &str) -> String {
 }
 
 /// An instant query: `Err` with Prometheus' error, else the result vector.
-fn prom_query(addr: &str, q: &str) -> Result<Vec<Value>, String> {
+pub fn prom_query(addr: &str, q: &str) -> Result<Vec<Value>, String> {
     let (_, body) = http_get(addr, &format!("/api/v1/query?query={}", urlencode(q)))
         .ok_or("no answer from Prometheus")?;
     let v: Value = serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;
@@ -675,7 +675,7 @@ fn prom_query(addr: &str, q: &str) -> Result<Vec<Value>, String> {
 }
 
 /// `metric label → value` of a query's result (label "" when `by` is None).
-fn prom_values(addr: &str, q: &str, by: Option<&str>) -> BTreeMap<String, f64> {
+pub fn prom_values(addr: &str, q: &str, by: Option<&str>) -> BTreeMap<String, f64> {
     prom_query(addr, q)
         .unwrap_or_default()
         .iter()

@@ -155,3 +155,18 @@ impl Follower {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Running out of inotify watches says how to get past it.
+    #[test]
+    fn the_inotify_limit_error_suggests_poll() {
+        let e = super::limit_error(
+            "cannot watch /var/log",
+            notify::Error::generic("No space left on device"),
+        );
+        let msg = format!("{e:#}");
+        assert!(msg.contains("fs.inotify.max_user_watches"), "{msg}");
+        assert!(msg.contains("use --poll"), "{msg}");
+    }
+}
