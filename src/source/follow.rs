@@ -195,7 +195,9 @@ pub struct Follower {
     /// Files opened (or queued to be read), so that no sibling is read twice.
     seen: std::collections::VecDeque<(FileId, backlog::Head)>,
     /// First bytes of the files read to their end, to know a compressed copy of one.
-    seen_heads: std::collections::VecDeque<backlog::Head>,
+    /// Files read to their end: their first bytes and their length (to know a compressed
+    /// copy of one).
+    seen_heads: std::collections::VecDeque<(backlog::Head, u64)>,
 }
 
 /// The directory to watch for a path's directory part ("" is the current one).

@@ -12,6 +12,7 @@ mod faults;
 mod hostile;
 mod html;
 mod logrotate;
+mod model;
 mod prometheus;
 mod readme;
 mod replay;

@@ -34,6 +34,8 @@ pub(super) struct Pending {
     /// Its content's first bytes, taken when it was opened (its name may be another file's by
     /// the time it is read).
     head: Option<Head>,
+    /// Where reading started in its content (the framer counts from there).
+    start: u64,
     /// The `Recovered` note was given (at its first line).
     told: bool,
 }
@@ -107,6 +109,7 @@ fn open_pending(
         path: p,
         framer,
         head,
+        start: offset,
         told: false,
     }))
 }
@@ -134,9 +137,10 @@ impl Follower {
         }
     }
 
-    pub(super) fn remember_head(&mut self, head: Head) {
-        if !self.seen_heads.contains(&head) {
-            self.seen_heads.push_back(head);
+    /// Remember a file read to its end (`len` bytes of content, starting with `head`).
+    pub(super) fn remember_head(&mut self, head: Head, len: u64) {
+        if !self.seen_heads.contains(&(head, len)) {
+            self.seen_heads.push_back((head, len));
             if self.seen_heads.len() > MAX_SEEN {
                 self.seen_heads.pop_front();
             }
@@ -233,16 +237,51 @@ impl Follower {
             fp: fingerprint(&h),
             len: h.len(),
         };
-        self.seen_heads.contains(&fp)
+        // Files may share their first KiB (a banner): the same length of content too.
+        let lens: Vec<u64> = self
+            .seen_heads
+            .iter()
+            .filter(|(h, _)| *h == fp)
+            .map(|(_, l)| *l)
+            .collect();
+        if lens.is_empty() {
+            return false;
+        }
+        let Ok(f) = fs::File::open(p) else {
+            return false;
+        };
+        let Ok(r) = crate::source::input::decompress(Box::new(f)) else {
+            return false;
+        };
+        // Bounded: a copy is no longer than the longest file it could be a copy of.
+        let max = lens.iter().copied().max().unwrap_or(0);
+        let n = std::io::copy(&mut std::io::Read::take(r, max + 1), &mut std::io::sink());
+        n.is_ok_and(|n| lens.contains(&n))
     }
 
     /// Entry `i`'s file was truncated after `consumed` bytes had been read (its first bytes
     /// were `head`): read the rest from the copy beside it, or tell that it is lost.
-    pub(super) fn recover_copy(&mut self, i: usize, head: Head, consumed: u64, next_line: u64) {
+    pub(super) fn recover_copy(
+        &mut self,
+        i: usize,
+        head: Head,
+        consumed: u64,
+        next_line: u64,
+        truncated: FileId,
+    ) {
         let path = self.entries[i].path.clone();
+        // The newest sibling that starts as the file did — not the file itself (renamed since:
+        // truncated, then rotated), nor one read before (files may share their first KiB: a
+        // banner).
         let copy = (head.len > 0)
             .then(|| {
-                let mut c: Vec<(PathBuf, fs::Metadata)> = siblings(&path);
+                let mut c: Vec<(PathBuf, fs::Metadata)> = siblings(&path)
+                    .into_iter()
+                    .filter(|(p, m)| {
+                        let id = FileId::of(m);
+                        id != truncated && !self.was_seen(id, p)
+                    })
+                    .collect();
                 c.sort_by_key(|(_, m)| std::cmp::Reverse(m.modified().ok()));
                 c.into_iter().map(|(p, _)| p).find(|p| {
                     content_head(p, head.len)
@@ -257,6 +296,17 @@ impl Follower {
                 };
                 let id = FileId::of(&m);
                 self.remember(id);
+                // Its first bytes too, even when there is nothing left to read in it: once it is
+                // deleted, its inode number may be given to a new file, which must not pass for it.
+                if let Ok(h) = content_head(&p, crate::source::identity::HEAD)
+                    && !h.is_empty()
+                {
+                    let head = Head {
+                        fp: fingerprint(&h),
+                        len: h.len(),
+                    };
+                    self.remember_content(id, head);
+                }
                 let compressed = crate::source::identity::read_head(&p, 8)
                     .is_ok_and(|h| crate::source::input::Compression::detect(&h).is_some());
                 if !compressed && m.len() <= consumed {
@@ -326,7 +376,7 @@ impl Follower {
             }
             // Read: a compressed copy of it later is not new content.
             if let Some(head) = p.head {
-                self.remember_head(head);
+                self.remember_head(head, p.start + p.framer.consumed);
             }
         }
         true

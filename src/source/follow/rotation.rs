@@ -442,7 +442,8 @@ impl Follower {
         g.refresh_head();
         if g.head.len > 0 {
             let head = g.head;
-            self.remember_head(head);
+            let len = g.framer.consumed;
+            self.remember_head(head, len);
             self.remember_content(g.id, head);
         }
         if g.nlink() > 0 {
@@ -507,7 +508,7 @@ impl Follower {
             g.framer.discard_partial();
             g.restart();
             self.note(i, |input, path| FollowNote::Truncated { input, path });
-            self.recover_copy(i, head, consumed, next_line);
+            self.recover_copy(i, head, consumed, next_line, id);
             // Generations copied and truncated away whole between two looks: copies made
             // since the file last changed, never seen.
             if let Some(since) = since {
