@@ -149,6 +149,10 @@ pub struct Pool {
     pub exhausted_ms: i64,
     pub util_area: f64,
     pub known_ms: i64,
+    /// Σ allocated × ms and Σ orphaned × ms over the window, known total or not (the exported
+    /// `gwmon_pool_*_gateway_seconds_total` counters).
+    pub allocated_gw_ms: i64,
+    pub orphaned_gw_ms: i64,
     pub per_hour: BTreeMap<i64, (u64, u64)>,
     pub orgs: HashMap<String, OrgStats>,
     pub other: OrgStats,
@@ -248,6 +252,25 @@ impl Pool {
         (area, known)
     }
 
+    /// The event-time integrals (allocated gateway-ms, orphaned gateway-ms, exhausted ms),
+    /// extended from the last event to `t` when `t` is later: the state holds until the next
+    /// event. A clock `t` never earlier than the next event's time keeps them monotonic.
+    pub fn integrals_at(&self, t: Millis) -> (i64, i64, i64) {
+        let (mut a, mut o, mut e) = (self.allocated_gw_ms, self.orphaned_gw_ms, self.exhausted_ms);
+        if let Some(now) = self.now
+            && t > now
+            && self.counting
+        {
+            let dt = t - now;
+            a += self.allocated() as i64 * dt;
+            o += self.orphaned_open as i64 * dt;
+            if self.available().is_some_and(|x| x <= 0) {
+                e += dt;
+            }
+        }
+        (a, o, e)
+    }
+
     /// Start counting at `at` (the end of a `--since` warm-up).
     pub fn start_counting(&mut self, at: Millis) {
         if !self.counting {
@@ -275,6 +298,8 @@ impl Pool {
             let dt = t - now;
             let c = self.composition();
             self.history.integrate(now, t, c);
+            self.allocated_gw_ms += self.allocated() as i64 * dt;
+            self.orphaned_gw_ms += self.orphaned_open as i64 * dt;
             if let Some(total) = self.total() {
                 self.known_ms += dt;
                 if total > 0 {
@@ -863,6 +888,33 @@ mod tests {
         assert_eq!(r.exhaustion.exhausted_s, Some(50.0));
         assert_eq!(r.allocations.failures_by_reason.no_gateway_available, 3);
         assert_eq!(r.pool.utilization_mean, Some(50.0 / 60.0));
+    }
+
+    #[test]
+    fn event_time_integrals_match_the_time_weighted_mean() {
+        let mut p = pool(Some(2));
+        apply(&mut p, 0, alloc("a"));
+        apply(&mut p, 10, alloc("b"));
+        apply(
+            &mut p,
+            20,
+            Kind::Orphaned {
+                org: "b".into(),
+                error: "Cleanup failed".into(),
+            },
+        );
+        apply(&mut p, 40, dealloc("a"));
+        apply(&mut p, 60, dealloc("b"));
+        // allocated: 1 over [0,10), 2 over [10,20), 1 over [20,40); orphaned: 1 over [20,60);
+        // none available over [10,40).
+        assert_eq!(p.integrals_at(T0 + 60_000), (50_000, 40_000, 30_000));
+        let r = report(&p);
+        let mean = r.pool.utilization_mean.unwrap();
+        assert!((p.allocated_gw_ms as f64 - mean * 2.0 * 60_000.0).abs() < 1e-6);
+        // Extended to a later clock: the state holds (nothing open now), never earlier.
+        apply(&mut p, 70, alloc("c"));
+        assert_eq!(p.integrals_at(T0 + 100_000).0, 50_000 + 30_000);
+        assert_eq!(p.integrals_at(T0 + 50_000).0, 50_000);
     }
 
     #[test]

@@ -265,6 +265,8 @@ fn dashboard_uses_only_exported_metrics_and_recording_rules() {
         "gwmon_gateway_oldest_open_allocation_age_seconds",
         "instance:gwmon_gateway_allocations:increase1h",
         "instance:gwmon_pool_utilization:avg24h",
+        "gwmon_pool_allocated_gateway_seconds_total",
+        "gwmon_pool_exhausted_seconds_total",
     ] {
         assert!(used.contains(m), "no panel shows {m}");
     }

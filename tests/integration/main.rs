@@ -6,6 +6,7 @@ mod bad_input;
 mod check;
 mod common;
 mod contrib;
+mod exporter;
 mod hostile;
 mod html;
 mod prometheus;
