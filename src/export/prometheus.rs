@@ -35,6 +35,9 @@ pub struct Options {
     /// The standard `process_*` metrics of this process (a long-running exporter's `/metrics`;
     /// not in a node_exporter textfile, where they would clash with node_exporter's own).
     pub process: bool,
+    /// The wall clock of a live run, for how far reading lags behind each input
+    /// (`gwmon_input_read_lag_seconds`); None for a replay of history.
+    pub wall: Option<Millis>,
     /// The clock the event-time integrals are extended to (`backfill`'s step); None: the last
     /// event (a live clock may run ahead of events still to be read).
     pub integrals_at: Option<Millis>,
@@ -227,6 +230,7 @@ pub fn families(
             );
         }
     }
+    input_read_families(o, read, opts.wall);
     // When each input gave its last line: as read live (the engine's clock of reads), else the
     // time on its latest record (a replay of history).
     let mut seen: Vec<(&str, f64)> = read
@@ -417,6 +421,79 @@ fn gateway_families(o: &mut dyn Sink, pool: &Pool) {
         &g.restart_buckets,
         g.restarts.sum_ms,
     );
+}
+
+/// Per named input: the bytes read, where reading goes on in each file followed, and (live)
+/// how far the last record read lags behind the wall clock.
+fn input_read_families(o: &mut dyn Sink, read: &ReadStats, wall: Option<Millis>) {
+    let named: Vec<&crate::recognize::InputCounts> = read
+        .inputs
+        .values()
+        .filter(|c| !c.name.is_empty())
+        .collect();
+    if named.is_empty() {
+        return;
+    }
+    let name = "gwmon_input_read_bytes_total";
+    o.family(
+        name,
+        Kind::Counter,
+        "Bytes of the lines read, per input (as named on the command line).",
+        Some("bytes"),
+    );
+    let mut bytes: std::collections::BTreeMap<&str, u64> = Default::default();
+    for c in &named {
+        *bytes.entry(c.name.as_str()).or_default() += c.bytes;
+    }
+    for (input, b) in bytes {
+        o.sample(name, &[("input", input)], b as f64);
+    }
+    let mut offsets: Vec<(&str, &str, u64)> = named
+        .iter()
+        .flat_map(|c| {
+            c.offsets
+                .iter()
+                .map(|(f, v)| (c.name.as_str(), f.as_str(), *v))
+        })
+        .collect();
+    offsets.sort();
+    offsets.dedup_by(|a, b| (a.0, a.1) == (b.0, b.1));
+    if !offsets.is_empty() {
+        let name = "gwmon_input_offset_bytes";
+        o.family(
+            name,
+            Kind::Gauge,
+            "Where reading goes on in each file followed for an input (the end of its last complete line read).",
+            Some("bytes"),
+        );
+        for (input, file, v) in offsets {
+            o.sample(name, &[("input", input), ("file", file)], v as f64);
+        }
+    }
+    let Some(wall) = wall else {
+        return;
+    };
+    let mut lags: Vec<(&str, f64)> = named
+        .iter()
+        .filter_map(|c| {
+            let t = c.last_time?;
+            Some((c.name.as_str(), (wall - t).max(0) as f64 / 1000.0))
+        })
+        .collect();
+    lags.sort_by(|a, b| a.0.cmp(b.0));
+    lags.dedup_by(|a, b| a.0 == b.0);
+    if !lags.is_empty() {
+        let name = "gwmon_input_read_lag_seconds";
+        o.family(
+            name,
+            Kind::Gauge,
+            "Wall clock minus the time on the last record read from each input (0 when the log's clock is ahead): how far gwmon is behind.",
+            Some("seconds"),
+        );
+        for (input, v) in lags {
+            o.sample(name, &[("input", input)], v);
+        }
+    }
 }
 
 /// The event-time integrals as counters, so PromQL gets exact time-weighted figures:

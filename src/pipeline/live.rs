@@ -76,6 +76,21 @@ impl LiveSource {
         }
     }
 
+    /// Record where reading goes on in each file followed now, per input (files no longer
+    /// followed are dropped, so the map stays bounded).
+    pub fn record_offsets(&self, stats: &mut ReadStats) {
+        let LiveSource::Files(f) = self else {
+            return;
+        };
+        for c in stats.inputs.values_mut() {
+            c.offsets.clear();
+        }
+        for (input, path, offset) in f.positions() {
+            let c = stats.inputs.entry(input).or_default();
+            c.offsets.insert(path.display().to_string(), offset);
+        }
+    }
+
     /// New chunks and notes; `None` when the input has ended (stdin closed).
     pub fn wait(
         &mut self,
@@ -408,6 +423,7 @@ pub fn follow(
     let mut notes = Vec::new();
     session.monitor.engine.notify = false;
     let mut live = super::catchup::open(batch, &opts.follow, &mut session, &mut notes, on_event)?;
+    live.record_offsets(&mut session.stats);
     notes.clear();
     let mut catching_up = !live.is_stdin() && opts.follow.from_start;
     session.monitor.engine.notify = !catching_up;
@@ -442,6 +458,9 @@ pub fn follow(
         };
         let idle = chunks.is_empty();
         session.ingest(chunks, &mut notes, on_event)?;
+        if !idle || !fnotes.is_empty() {
+            live.record_offsets(&mut session.stats);
+        }
         for d in session.take_diagnostics() {
             tell(Tell::Diagnostic(&d));
         }

@@ -86,6 +86,7 @@ impl Publisher {
         // The endpoint adds the process metrics; the textfile leaves them to node_exporter.
         let file_opts = Options {
             per_org: self.per_org,
+            wall: Some(crate::units::time::wall_now()),
             ..Default::default()
         };
         let opts = Options {

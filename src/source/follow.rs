@@ -317,6 +317,18 @@ impl Follower {
             .collect()
     }
 
+    /// Where reading goes on in each plain file followed now (the end of its last complete
+    /// line): (input, path, offset).
+    pub fn positions(&self) -> Vec<(u32, PathBuf, u64)> {
+        self.entries
+            .iter()
+            .filter_map(|e| {
+                let g = e.current.as_ref()?;
+                (!g.compressed()).then(|| (e.input, e.path.clone(), g.position().0))
+            })
+            .collect()
+    }
+
     /// Wait up to `timeout` for new data; return the chunks and notes available (possibly
     /// none). Blocks on the watcher's events (or sleeps the poll interval) meanwhile. The only
     /// error is the inotify limit being reached (the message suggests `--poll`).

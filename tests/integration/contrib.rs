@@ -228,10 +228,16 @@ fn dashboard_uses_only_exported_metrics_and_recording_rules() {
         ),
         "gwmon report --prometheus",
     );
-    let exported: BTreeSet<String> = parse_exposition(&text, false)
+    let mut exported: BTreeSet<String> = parse_exposition(&text, false)
         .into_iter()
         .map(|x| x.name)
         .collect();
+    // … what only a live run exports (the read lag, the process metrics) …
+    let (mut watch, addr) = crate::prometheus::start_watch(&["--from-start", s(&sim)]);
+    let live = crate::prometheus::caught_up(&addr, line_count(&sim));
+    sigterm(&watch.0);
+    assert!(wait_exit(&mut watch.0, 10).success());
+    exported.extend(parse_exposition(&live, false).into_iter().map(|x| x.name));
     // … and the recording rules.
     let rules_text = std::fs::read_to_string(contrib("prometheus/gwmon.rules.yml")).unwrap();
     let recorded: BTreeSet<String> = rules_text
@@ -267,6 +273,8 @@ fn dashboard_uses_only_exported_metrics_and_recording_rules() {
         "instance:gwmon_pool_utilization:avg24h",
         "gwmon_pool_allocated_gateway_seconds_total",
         "gwmon_pool_exhausted_seconds_total",
+        "gwmon_input_read_lag_seconds",
+        "gwmon_input_read_bytes_total",
     ] {
         assert!(used.contains(m), "no panel shows {m}");
     }

@@ -107,3 +107,65 @@ fn a_running_gwmon_exposes_build_info_and_process_metrics() {
     assert!(file.contains("gwmon_build_info{"));
     assert!(!file.contains("process_"), "{file}");
 }
+
+/// The value of `name{labels}` in a text exposition.
+fn labelled(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn read_lag_bytes_and_offsets_per_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("ganymede.log");
+    let first = alloc_cycle(ORG_A, 1, 0, 5);
+    std::fs::write(&log, &first).unwrap();
+    let name = s(&log);
+    let (mut watch, addr) = start_watch(&["--from-start", name]);
+    let before = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+    let text = caught_up(&addr, line_count(&log));
+    let after = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+    let size = std::fs::metadata(&log).unwrap().len() as f64;
+    let bytes = format!("gwmon_input_read_bytes_total{{input=\"{name}\"}}");
+    let offset = format!("gwmon_input_offset_bytes{{input=\"{name}\",file=\"{name}\"}}");
+    let lag = format!("gwmon_input_read_lag_seconds{{input=\"{name}\"}}");
+    assert_eq!(labelled(&text, &bytes), Some(size), "{text}");
+    assert_eq!(labelled(&text, &offset), Some(size), "{text}");
+    // The last line is the deallocation at 08:05:00.020 on 2026-03-04: the lag is the wall
+    // clock minus that time, at the moment of the rendering.
+    let last = chrono::DateTime::parse_from_rfc3339("2026-03-04T08:05:00.020Z")
+        .unwrap()
+        .timestamp_millis() as f64
+        / 1000.0;
+    let got = labelled(&text, &lag).expect("the read lag");
+    assert!(
+        got >= before - last - 2.0 && got <= after - last,
+        "lag {got} not within [{}, {}]",
+        before - last - 2.0,
+        after - last
+    );
+    // Lines appended now: bytes and offset follow the file, the lag drops to about nothing.
+    let more = line(
+        &now_iso(),
+        "INFO",
+        "GATEWAY_ALLOC",
+        &format!("Starting gateway for org {ORG_B}"),
+    );
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, more.as_bytes()))
+        .unwrap();
+    let text = caught_up(&addr, line_count(&log));
+    let size = std::fs::metadata(&log).unwrap().len() as f64;
+    assert_eq!(labelled(&text, &bytes), Some(size));
+    assert_eq!(labelled(&text, &offset), Some(size));
+    let got = labelled(&text, &lag).unwrap();
+    assert!(got < before - last, "lag {got} after a line written now");
+    sigterm(&watch.0);
+    assert!(wait_exit(&mut watch.0, 10).success());
+    // A replay of history has no wall clock to lag behind.
+    let out = ok(&run(&["report", "--prometheus", name], None), "report");
+    assert_eq!(labelled(&out, &bytes), Some(size));
+    assert!(!out.contains("gwmon_input_read_lag_seconds"));
+}
