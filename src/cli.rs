@@ -418,6 +418,16 @@ pub struct CheckArgs {
         help_heading = "Check"
     )]
     pub lock_timeout: u64,
+
+    /// After each run, write the metrics (the families of `watch --textfile`) to this
+    /// node_exporter textfile, atomically, e.g. /var/lib/prometheus/node-exporter/gwmon.prom:
+    /// cron + node_exporter with no long-running gwmon.
+    #[arg(long, value_name = "PATH", help_heading = "Check")]
+    pub textfile: Option<PathBuf>,
+
+    /// Add per-organization series to the textfile (bounded by --max-orgs).
+    #[arg(long, requires = "textfile", help_heading = "Check")]
+    pub org_metrics: bool,
 }
 
 #[derive(Args, Debug)]

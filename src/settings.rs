@@ -70,21 +70,28 @@ fn html_out(path: PathBuf) -> anyhow::Result<HtmlOut> {
     if path.as_os_str() == "-" {
         return Ok(HtmlOut::Stdout);
     }
+    existing_dir(&path, "--html")?;
+    Ok(HtmlOut::File(path))
+}
+
+/// A file to be replaced atomically after a long read: its directory must exist and it must
+/// not be a directory (said before anything is read).
+fn existing_dir(path: &std::path::Path, flag: &str) -> anyhow::Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
     if !dir.is_dir() {
         bail!(
-            "--html {}: no such directory: {}",
+            "{flag} {}: no such directory: {}",
             path.display(),
             dir.display()
         );
     }
     if path.is_dir() {
-        bail!("--html {}: is a directory", path.display());
+        bail!("{flag} {}: is a directory", path.display());
     }
-    Ok(HtmlOut::File(path))
+    Ok(())
 }
 
 pub struct Report {
@@ -117,6 +124,9 @@ pub struct Check {
     pub common: Common,
     pub state: PathBuf,
     pub lock_timeout: std::time::Duration,
+    /// node_exporter textfile written after the run; its directory exists.
+    pub textfile: Option<PathBuf>,
+    pub per_org: bool,
 }
 
 pub struct Top {
@@ -318,10 +328,15 @@ fn check(a: CheckArgs) -> anyhow::Result<Check> {
         bail!("gwmon check reads files (it remembers where it stopped); name them");
     }
     let cfg = load_config(&a.config)?;
+    if let Some(t) = &a.textfile {
+        existing_dir(t, "--textfile")?;
+    }
     Ok(Check {
         common: common(&a.input, &a.pool, &cfg)?,
         state: a.state,
         lock_timeout: std::time::Duration::from_secs(a.lock_timeout),
+        textfile: a.textfile,
+        per_org: a.org_metrics,
     })
 }
 

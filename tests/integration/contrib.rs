@@ -493,7 +493,7 @@ fn crontab_runs_valid_gwmon_commands() {
     let entries = cron_entries(&tab);
     let check = entries
         .iter()
-        .find(|(c, _, cmd)| !c && cmd.contains("gwmon check"))
+        .find(|(c, _, cmd)| !c && cmd.contains("gwmon check") && !cmd.contains("--textfile"))
         .expect("an active `gwmon check` entry");
     assert!(
         tab.lines()
@@ -581,15 +581,19 @@ fn crontab_runs_valid_gwmon_commands() {
         "{out:?}"
     );
 
-    // The textfile variant's gwmon command.
+    // The textfile variant's gwmon command: the same check, writing the textfile too.
     let words: Vec<String> = textfile.2.split_whitespace().map(str::to_owned).collect();
     let args = gwmon_args(&words);
-    assert_eq!(args[0], "watch");
+    assert_eq!(args[0], "check");
     assert!(args.iter().any(|a| a == "--textfile"));
     let out = run_like(&args, dir.path(), &log);
-    assert!(out.status.success(), "{out:?}");
     assert!(
-        dir.path().join("gwmon.prom").is_file(),
-        "the textfile is written"
+        String::from_utf8_lossy(&out.stdout).starts_with("GWMON OK - "),
+        "{out:?}"
+    );
+    let prom = std::fs::read_to_string(dir.path().join("gwmon.prom")).expect("the textfile");
+    assert!(
+        prom.contains("gwmon_gateway_allocations_total 1\n"),
+        "{prom}"
     );
 }

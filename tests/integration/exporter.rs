@@ -169,3 +169,155 @@ fn read_lag_bytes_and_offsets_per_input() {
     assert_eq!(labelled(&out, &bytes), Some(size));
     assert!(!out.contains("gwmon_input_read_lag_seconds"));
 }
+
+/// node_exporter on loopback serving the textfile directory `dir`: (process, address).
+fn node_exporter(bin: &std::path::Path, dir: &std::path::Path) -> (Proc, String) {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let p = Proc(
+        std::process::Command::new(bin)
+            .args(["--collector.disable-defaults", "--collector.textfile"])
+            .arg(format!("--collector.textfile.directory={}", s(dir)))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    (p, addr)
+}
+
+#[test]
+fn check_textfile_is_read_by_node_exporter_across_runs() {
+    let Some(ne) = tool(&["prometheus-node-exporter", "node_exporter"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, truth) = simulate(dir.path(), "24");
+    let text = std::fs::read_to_string(&sim).unwrap();
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let half = lines.len() / 2;
+    let first = dir.path().join("first.log");
+    std::fs::write(&first, lines[..half].concat()).unwrap();
+    let log = dir.path().join("ganymede.log");
+    std::fs::write(&log, lines[..half].concat()).unwrap();
+    let textdir = dir.path().join("textfile");
+    std::fs::create_dir(&textdir).unwrap();
+    let prom = textdir.join("gwmon.prom");
+    let state = dir.path().join("check.json");
+    let check = || {
+        let out = run(
+            &[
+                "check",
+                "--pool-size",
+                "8",
+                "--state",
+                s(&state),
+                "--textfile",
+                s(&prom),
+                s(&log),
+            ],
+            None,
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(stdout.starts_with("GWMON "), "{out:?}");
+        assert_ne!(out.status.code(), Some(3), "UNKNOWN: {out:?}");
+    };
+    check();
+    let (_ne, addr) = node_exporter(&ne, &textdir);
+    let scrape = || {
+        wait_for(20, "node_exporter /metrics", || {
+            http_get(&addr, "/metrics")
+                .filter(|(c, _)| *c == 200)
+                .map(|x| x.1)
+        })
+    };
+    let body = scrape();
+    assert_eq!(
+        sample_value(&body, "node_textfile_scrape_error"),
+        Some(0.0),
+        "node_exporter could not read check's textfile:\n{body}"
+    );
+    let want = report_json(&first, &["--pool-size", "8"]);
+    let allocs = |body: &str| sample_value(body, "gwmon_gateway_allocations_total");
+    assert_eq!(allocs(&body), want["allocations"]["allocated"].as_f64());
+    // The second run reads only what was appended; its counters carry on from the first's.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, lines[half..].concat().as_bytes()))
+        .unwrap();
+    check();
+    let body = scrape();
+    assert_eq!(sample_value(&body, "node_textfile_scrape_error"), Some(0.0));
+    let a = &truth["allocations"];
+    assert_eq!(allocs(&body), a["allocated"].as_f64());
+    assert_eq!(
+        sample_value(&body, "gwmon_gateway_deallocations_total"),
+        a["deallocated"].as_f64()
+    );
+    for (reason, n) in a["failures_by_reason"].as_object().unwrap() {
+        let series = format!("gwmon_gateway_allocation_failures_total{{reason=\"{reason}\"}}");
+        assert_eq!(labelled(&body, &series), n.as_f64(), "{reason}");
+    }
+    let size = std::fs::metadata(&log).unwrap().len() as f64;
+    let name = s(&log);
+    assert_eq!(
+        labelled(
+            &body,
+            &format!("gwmon_input_offset_bytes{{file=\"{name}\",input=\"{name}\"}}")
+        ),
+        Some(size)
+    );
+    // Written atomically: only the .prom file is in the directory.
+    let names: Vec<String> = std::fs::read_dir(&textdir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["gwmon.prom"]);
+
+    // The same families as `watch --textfile` over the same log.
+    let families = |t: &str| -> std::collections::BTreeSet<String> {
+        t.lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .map(str::to_owned)
+            .collect()
+    };
+    let watched = dir.path().join("watch.prom");
+    let (mut watch, addr) = start_watch(&[
+        "--from-start",
+        "--pool-size",
+        "8",
+        "--textfile",
+        s(&watched),
+        s(&log),
+    ]);
+    caught_up(&addr, line_count(&log));
+    sigterm(&watch.0);
+    assert!(wait_exit(&mut watch.0, 10).success());
+    let from_check = std::fs::read_to_string(&prom).unwrap();
+    let from_watch = std::fs::read_to_string(&watched).unwrap();
+    assert_eq!(families(&from_check), families(&from_watch));
+    assert!(families(&from_check).len() > 30);
+
+    // A textfile in a directory that does not exist: UNKNOWN before anything is read.
+    let missing = dir.path().join("nowhere/gwmon.prom");
+    let out = run(
+        &[
+            "check",
+            "--state",
+            s(&state),
+            "--textfile",
+            s(&missing),
+            s(&log),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(3));
+    // (The plugin convention: the error is the status line.)
+    let err = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        err.contains("--textfile") && err.contains("no such directory"),
+        "{err}"
+    );
+}
