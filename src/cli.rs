@@ -107,6 +107,10 @@ ends in …; below 60×18 one line says which size is needed.
     Top(TopArgs),
     /// Print the default configuration, or check a configuration file.
     Config(ConfigCmd),
+    /// The metrics over the logs' whole history as timestamped OpenMetrics, for
+    /// `promtool tsdb create-blocks-from openmetrics`.
+    #[command(long_about = BACKFILL_LONG)]
+    Backfill(BackfillArgs),
     /// Print the recognized lifecycle events as JSON lines.
     #[command(long_about = "\
 Print the recognized lifecycle events as JSON lines, one object per event, in event time order:
@@ -154,6 +158,21 @@ Rules (thresholds in the config file; see `gwmon config --print-default`):
   pool_imbalance       time-weighted utilization over 24h above 90% or below 10% (warning)
   log_silent           no line read from an input for 15m (critical, per input; /healthz
                        answers 503 meanwhile)";
+
+const BACKFILL_LONG: &str = "\
+Write gwmon's metric families over the whole history of the logs as OpenMetrics with a timestamp
+on every sample: one sample per series every --step, sampled in event time (the series gwmon watch
+--listen would have exposed had it been running, alert states included; counters cumulative from
+the first event), each series grouped in time order, # EOF at the end. Families about the gwmon
+process itself (build, lines read, process_*) are left out. Streamed: memory stays bounded
+whatever the history's length (points are spilled to an unlinked file in $TMPDIR).
+
+    gwmon backfill --pool-size 8 /var/log/ganymede.log* > gwmon.om
+    promtool tsdb create-blocks-from openmetrics gwmon.om /var/lib/prometheus/metrics2
+
+Samples are at multiples of --step (UTC), from the first event's down to just past the last
+one's, or until --until: backfill up to the moment a live gwmon watch started scraping, and the
+two meet without a gap or a duplicate (see the README's \"Adopting gwmon on a running system\").";
 
 const CHECK_LONG: &str = "\
 A monitoring-plugin check for cron: reads only what is new since the last run, carries the pool
@@ -428,6 +447,30 @@ pub struct CheckArgs {
     /// Add per-organization series to the textfile (bounded by --max-orgs).
     #[arg(long, requires = "textfile", help_heading = "Check")]
     pub org_metrics: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BackfillArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub pool: PoolArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// One sample per series every STEP (at multiples of it), e.g. 15s, 1m, 5m.
+    #[arg(long, value_name = "STEP", default_value = "1m", value_parser = Dur::parse_positive, help_heading = "Output")]
+    pub step: Dur,
+
+    /// Add per-organization series (bounded by --max-orgs; one sample per organization per step).
+    #[arg(long, help_heading = "Output")]
+    pub org_metrics: bool,
+
+    /// Add this label to every series (repeatable), e.g. --label job=gwmon --label
+    /// instance=127.0.0.1:9464: the target labels Prometheus gives the live gwmon's series, so
+    /// the backfilled history and the live series are the same series.
+    #[arg(long = "label", value_name = "NAME=VALUE", help_heading = "Output")]
+    pub labels: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -11,8 +11,8 @@ use anyhow::bail;
 use crate::alert::Alerts;
 use crate::alert::sinks::SinkOptions;
 use crate::cli::{
-    AlertsArgs, CheckArgs, Command, ConfigArgs, ConfigCmd, EventsArgs, ExportArgs, FollowArgs,
-    GenerateArgs, InputArgs, PoolArgs, ReportArgs, SinkArgs, TopArgs, WatchArgs,
+    AlertsArgs, BackfillArgs, CheckArgs, Command, ConfigArgs, ConfigCmd, EventsArgs, ExportArgs,
+    FollowArgs, GenerateArgs, InputArgs, PoolArgs, ReportArgs, SinkArgs, TopArgs, WatchArgs,
 };
 use crate::config::{self, Config};
 use crate::pipeline::ReadOptions;
@@ -33,6 +33,7 @@ pub enum Mode {
     Watch(Box<Watch>),
     Alerts(AlertsReplay),
     Check(Check),
+    Backfill(Backfill),
     Top(Top),
     Config(ConfigShow),
     Simulate(SimulateArgs),
@@ -129,6 +130,15 @@ pub struct Check {
     pub per_org: bool,
 }
 
+pub struct Backfill {
+    pub common: Common,
+    /// Milliseconds between samples.
+    pub step: i64,
+    pub per_org: bool,
+    /// Labels added to every series.
+    pub labels: Vec<(String, String)>,
+}
+
 pub struct Top {
     pub common: Common,
     pub follow: FollowOptions,
@@ -149,6 +159,7 @@ pub fn resolve(command: Command) -> anyhow::Result<Mode> {
         Command::Watch(a) => Mode::Watch(Box::new(watch(*a)?)),
         Command::Alerts(a) => Mode::Alerts(alerts(a)?),
         Command::Check(a) => Mode::Check(check(a)?),
+        Command::Backfill(a) => Mode::Backfill(backfill(a)?),
         Command::Top(a) => Mode::Top(top(a)?),
         Command::Config(a) => Mode::Config(config_show(a)?),
         Command::Simulate(a) => Mode::Simulate(a),
@@ -337,6 +348,46 @@ fn check(a: CheckArgs) -> anyhow::Result<Check> {
         lock_timeout: std::time::Duration::from_secs(a.lock_timeout),
         textfile: a.textfile,
         per_org: a.org_metrics,
+    })
+}
+
+/// The label names of gwmon's own series (an added label may not take one).
+const BACKFILL_OWN_LABELS: [&str; 8] = [
+    "le", "reason", "rule", "gateway", "outcome", "org", "input", "file",
+];
+
+fn backfill(a: BackfillArgs) -> anyhow::Result<Backfill> {
+    let cfg = load_config(&a.config)?;
+    let step = a.step.ms();
+    if step < 1000 || step % 1000 != 0 {
+        bail!("--step {}: a whole number of seconds, at least 1s", a.step);
+    }
+    let mut labels: Vec<(String, String)> = Vec::new();
+    for l in &a.labels {
+        let Some((k, v)) = l.split_once('=') else {
+            bail!("--label {l:?}: NAME=VALUE expected");
+        };
+        let valid = k.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !k.starts_with("__");
+        if !valid {
+            bail!(
+                "--label {l:?}: {k:?} is not a label name ([a-zA-Z_][a-zA-Z0-9_]*, no __ prefix)"
+            );
+        }
+        if BACKFILL_OWN_LABELS.contains(&k) {
+            bail!("--label {l:?}: gwmon's own series use the label {k:?}");
+        }
+        if labels.iter().any(|(x, _)| x == k) {
+            bail!("--label {l:?}: {k:?} given twice");
+        }
+        labels.push((k.to_owned(), v.to_owned()));
+    }
+    Ok(Backfill {
+        common: common(&a.input, &a.pool, &cfg)?,
+        step,
+        per_org: a.org_metrics,
+        labels,
     })
 }
 

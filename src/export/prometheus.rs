@@ -9,8 +9,10 @@ use crate::pool::{DURATION_BUCKETS_S, OUTCOMES, OrgStats, Pool, RESTART_BUCKETS_
 use crate::recognize::ReadStats;
 use crate::units::natural_cmp;
 
+mod inputs;
 pub mod out;
 pub mod process;
+pub mod timeline;
 
 #[cfg(test)]
 use out::escape_label;
@@ -38,6 +40,9 @@ pub struct Options {
     /// The wall clock of a live run, for how far reading lags behind each input
     /// (`gwmon_input_read_lag_seconds`); None for a replay of history.
     pub wall: Option<Millis>,
+    /// A replay of history sampled step by step (`backfill`): the families of this process
+    /// (its build, what it read) are left out.
+    pub history: bool,
     /// The clock the event-time integrals are extended to (`backfill`'s step); None: the last
     /// event (a live clock may run ahead of events still to be read).
     pub integrals_at: Option<Millis>,
@@ -75,7 +80,9 @@ pub fn families(
     now: Millis,
     opts: &Options,
 ) {
-    process::build_info(o);
+    if !opts.history {
+        process::build_info(o);
+    }
     let c = &pool.counters;
     o.counter(
         "gwmon_gateway_allocation_attempts_total",
@@ -129,17 +136,6 @@ pub fn families(
         "gwmon_pool_exhaustion_episodes_total",
         "Runs of no_gateway_available refusals not separated by a successful allocation.",
         c.exhaustion_episodes,
-    );
-    o.counter("gwmon_lines_read_total", "Log lines read.", read.lines);
-    o.counter(
-        "gwmon_follow_lost_total",
-        "Followed files rotated or truncated whose rest was found nowhere beside them (lines lost).",
-        read.lost,
-    );
-    o.counter(
-        "gwmon_lines_skipped_total",
-        "Lines that could hold a lifecycle record but could not be used.",
-        read.skipped,
     );
     o.counter(
         "gwmon_events_total",
@@ -208,60 +204,8 @@ pub fn families(
     gateway_families(o, pool);
     integral_families(o, pool, opts.integrals_at.or(pool.now));
 
-    // Per input (bounded by the command line): what was read, and when its last line was.
-    let named: Vec<(&str, u64)> = read
-        .inputs
-        .values()
-        .filter(|c| !c.name.is_empty())
-        .map(|c| (c.name.as_str(), c.lines))
-        .collect();
-    if !named.is_empty() {
-        o.family(
-            "gwmon_input_lines_read_total",
-            Kind::Counter,
-            "Log lines read, per input (as named on the command line).",
-            None,
-        );
-        for (name, lines) in &named {
-            o.sample(
-                "gwmon_input_lines_read_total",
-                &[("input", name)],
-                *lines as f64,
-            );
-        }
-    }
-    input_read_families(o, read, opts.wall);
-    // When each input gave its last line: as read live (the engine's clock of reads), else the
-    // time on its latest record (a replay of history).
-    let mut seen: Vec<(&str, f64)> = read
-        .inputs
-        .values()
-        .filter(|c| !c.name.is_empty())
-        .filter_map(|c| {
-            let live = engine
-                .and_then(|e| e.inputs().get(&c.name))
-                .filter(|s| s.line)
-                .map(|s| s.at);
-            live.or(c.last_time)
-                .map(|t| (c.name.as_str(), t as f64 / 1000.0))
-        })
-        .collect();
-    seen.sort_by(|a, b| a.0.cmp(b.0));
-    seen.dedup_by(|a, b| a.0 == b.0);
-    if !seen.is_empty() {
-        o.family(
-            "gwmon_input_last_line_timestamp_seconds",
-            Kind::Gauge,
-            "When the last line was read from each input (time() minus it: how long the log has been silent).",
-            Some("seconds"),
-        );
-        for (name, t) in seen {
-            o.sample(
-                "gwmon_input_last_line_timestamp_seconds",
-                &[("input", name)],
-                t,
-            );
-        }
+    if !opts.history {
+        inputs::read_families(o, read, engine, opts.wall);
     }
 
     if let Some(engine) = engine {
@@ -421,79 +365,6 @@ fn gateway_families(o: &mut dyn Sink, pool: &Pool) {
         &g.restart_buckets,
         g.restarts.sum_ms,
     );
-}
-
-/// Per named input: the bytes read, where reading goes on in each file followed, and (live)
-/// how far the last record read lags behind the wall clock.
-fn input_read_families(o: &mut dyn Sink, read: &ReadStats, wall: Option<Millis>) {
-    let named: Vec<&crate::recognize::InputCounts> = read
-        .inputs
-        .values()
-        .filter(|c| !c.name.is_empty())
-        .collect();
-    if named.is_empty() {
-        return;
-    }
-    let name = "gwmon_input_read_bytes_total";
-    o.family(
-        name,
-        Kind::Counter,
-        "Bytes of the lines read, per input (as named on the command line).",
-        Some("bytes"),
-    );
-    let mut bytes: std::collections::BTreeMap<&str, u64> = Default::default();
-    for c in &named {
-        *bytes.entry(c.name.as_str()).or_default() += c.bytes;
-    }
-    for (input, b) in bytes {
-        o.sample(name, &[("input", input)], b as f64);
-    }
-    let mut offsets: Vec<(&str, &str, u64)> = named
-        .iter()
-        .flat_map(|c| {
-            c.offsets
-                .iter()
-                .map(|(f, v)| (c.name.as_str(), f.as_str(), *v))
-        })
-        .collect();
-    offsets.sort();
-    offsets.dedup_by(|a, b| (a.0, a.1) == (b.0, b.1));
-    if !offsets.is_empty() {
-        let name = "gwmon_input_offset_bytes";
-        o.family(
-            name,
-            Kind::Gauge,
-            "Where reading goes on in each file followed for an input (the end of its last complete line read).",
-            Some("bytes"),
-        );
-        for (input, file, v) in offsets {
-            o.sample(name, &[("input", input), ("file", file)], v as f64);
-        }
-    }
-    let Some(wall) = wall else {
-        return;
-    };
-    let mut lags: Vec<(&str, f64)> = named
-        .iter()
-        .filter_map(|c| {
-            let t = c.last_time?;
-            Some((c.name.as_str(), (wall - t).max(0) as f64 / 1000.0))
-        })
-        .collect();
-    lags.sort_by(|a, b| a.0.cmp(b.0));
-    lags.dedup_by(|a, b| a.0 == b.0);
-    if !lags.is_empty() {
-        let name = "gwmon_input_read_lag_seconds";
-        o.family(
-            name,
-            Kind::Gauge,
-            "Wall clock minus the time on the last record read from each input (0 when the log's clock is ahead): how far gwmon is behind.",
-            Some("seconds"),
-        );
-        for (input, v) in lags {
-            o.sample(name, &[("input", input)], v);
-        }
-    }
 }
 
 /// The event-time integrals as counters, so PromQL gets exact time-weighted figures:

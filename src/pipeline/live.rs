@@ -430,6 +430,8 @@ pub fn follow(
     let summary_every = opts.summary_every;
     let mut next_summary = summary_every.map(|d| Instant::now() + d);
     let mut errored = false;
+    // The newest record read is current (within a minute of the wall clock).
+    let mut recent = false;
     loop {
         if signals.stop.load(Ordering::Relaxed) {
             break;
@@ -490,8 +492,24 @@ pub fn follow(
             let m = &mut session.monitor;
             notes.extend(m.engine.announce(now, &m.pool));
         }
+        if !idle {
+            let newest = session
+                .stats
+                .inputs
+                .values()
+                .filter_map(|c| c.last_time)
+                .max();
+            recent = newest.is_some_and(|t| t >= wall_now() - 60_000);
+        }
         if !catching_up {
             session.tick(&mut notes);
+            // The exported integrals run with the live clock once what is read is live: files
+            // after their catch-up, stdin once its lines are current (a history piped in is
+            // integrated in its own time). They never go back.
+            if !live.is_stdin() || recent {
+                let clock = session.clock();
+                session.monitor.pool.integrate_to(clock);
+            }
         }
         for n in notes.drain(..) {
             sinks.send(&n)?;
