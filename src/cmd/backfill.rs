@@ -14,8 +14,8 @@ use crate::pipeline::sanity::batch_warnings;
 use crate::recognize::ReadStats;
 use crate::settings::Backfill;
 
-/// Values buffered in memory before they are spilled (8 bytes each: 32 MiB).
-const BUFFERED: usize = 4 << 20;
+/// Words (times and values) buffered in memory before they are spilled (8 bytes each: 16 MiB).
+const BUFFERED: usize = 2 << 20;
 
 pub fn run(s: Backfill) -> anyhow::Result<Exit> {
     let c = &s.common;

@@ -90,7 +90,8 @@ fn timestamp(ms: Millis) -> String {
 }
 
 impl Timeline {
-    /// `limit`: values buffered in memory before they are spilled; `extra`: labels added to
+    /// `limit`: words (times and values, 8 bytes each) buffered in memory before they are
+    /// spilled; `extra`: labels added to
     /// every series.
     pub fn new(limit: usize, extra: Vec<(String, String)>) -> io::Result<Timeline> {
         Ok(Timeline {
@@ -139,7 +140,7 @@ impl Timeline {
         m.segments
             .push((self.spill_len, m.times.len() as u32, n as u32));
         self.spill_len += buf.len() as u64;
-        self.buffered -= m.values.len();
+        self.buffered -= m.values.len() + m.times.len();
         m.times.clear();
         m.values.clear();
         Ok(())
@@ -291,7 +292,7 @@ impl Sink for Timeline {
         if m.times.last() != Some(&at) {
             m.times.push(at);
             m.values.resize(m.values.len() + n, f64::from_bits(ABSENT));
-            self.buffered += n;
+            self.buffered += n + 1;
         }
         let base = m.values.len() - n;
         m.values[base + slot] = v;
