@@ -369,10 +369,10 @@ fn adopting_gwmon_on_a_running_system() {
             .clone()
     };
     let dir = tempfile::tempdir().unwrap();
-    // Two days of history ending about now (the simulator's last event is an hour before the
-    // end of its span).
+    // Two days of history ending within the last two hours (never in the future: the
+    // simulator may write events up to the end of its span).
     let now = chrono::Utc::now().timestamp();
-    let begin = chrono::DateTime::from_timestamp((now - 47 * HOUR).div_euclid(HOUR) * HOUR, 0)
+    let begin = chrono::DateTime::from_timestamp((now - 49 * HOUR).div_euclid(HOUR) * HOUR, 0)
         .unwrap()
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
