@@ -355,9 +355,21 @@ pub struct SinkArgs {
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub exec_max: usize,
 
-    /// Send alerts to Alertmanager (v2 API), e.g. http://127.0.0.1:9093.
-    #[arg(long, value_name = "URL")]
-    pub alertmanager: Option<String>,
+    /// Send alerts to Alertmanager (v2 API), e.g. http://127.0.0.1:9093. Repeat it (or give a
+    /// comma list) for an HA cluster: every alert goes to every Alertmanager, each with its own
+    /// retries and backoff, so one that is down delays nothing.
+    #[arg(long, value_name = "URL", value_delimiter = ',')]
+    pub alertmanager: Vec<String>,
+
+    /// Send this header with every request to Alertmanager (repeatable), e.g.
+    /// 'Authorization: Bearer TOKEN' for an Alertmanager behind a proxy.
+    #[arg(long, value_name = "NAME: VALUE", requires = "alertmanager")]
+    pub alertmanager_header: Vec<String>,
+
+    /// Basic authentication for Alertmanager from FILE: one line USER:PASSWORD (kept off the
+    /// command line and the process list).
+    #[arg(long, value_name = "FILE", requires = "alertmanager")]
+    pub alertmanager_basic_auth_file: Option<PathBuf>,
 
     /// How often firing alerts are re-sent to Alertmanager.
     #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = Dur::parse_positive)]

@@ -290,17 +290,74 @@ fn events(a: EventsArgs) -> anyhow::Result<Events> {
     })
 }
 
-fn sinks(a: &SinkArgs) -> SinkOptions {
-    SinkOptions {
+fn sinks(a: &SinkArgs) -> anyhow::Result<SinkOptions> {
+    let mut seen = std::collections::BTreeSet::new();
+    for url in &a.alertmanager {
+        if url.trim().is_empty() {
+            bail!("--alertmanager: an empty URL (a stray comma?)");
+        }
+        if !seen.insert(url.trim_end_matches('/')) {
+            bail!("--alertmanager {url}: named twice");
+        }
+    }
+    let mut headers = Vec::new();
+    for h in &a.alertmanager_header {
+        headers.push(alertmanager_header(h)?);
+    }
+    if let Some(path) = &a.alertmanager_basic_auth_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("--alertmanager-basic-auth-file {}: {e}", path.display())
+        })?;
+        let line = text.lines().next().unwrap_or("").trim_end_matches('\r');
+        if !line.contains(':') || line.chars().any(char::is_control) {
+            bail!(
+                "--alertmanager-basic-auth-file {}: expected one line USER:PASSWORD",
+                path.display()
+            );
+        }
+        if headers
+            .iter()
+            .any(|(k, _): &(String, String)| k.eq_ignore_ascii_case("authorization"))
+        {
+            bail!(
+                "--alertmanager-basic-auth-file and an Authorization --alertmanager-header: one or the other"
+            );
+        }
+        headers.push((
+            "Authorization".to_owned(),
+            format!("Basic {}", crate::units::base64(line.as_bytes())),
+        ));
+    }
+    Ok(SinkOptions {
         human: !a.quiet,
         color: stdout_color(a.color),
         json: a.alerts_json.clone(),
         exec: a.exec.clone(),
         exec_timeout: a.exec_timeout.std(),
         exec_max: a.exec_max,
-        alertmanager: a.alertmanager.clone(),
+        alertmanagers: a.alertmanager.clone(),
+        alertmanager_headers: headers,
         alertmanager_interval: a.alertmanager_interval.std(),
+    })
+}
+
+/// `NAME: VALUE`: an HTTP header name (a token) and a value without control characters.
+fn alertmanager_header(h: &str) -> anyhow::Result<(String, String)> {
+    let Some((name, value)) = h.split_once(':') else {
+        bail!("--alertmanager-header {h:?}: expected 'NAME: VALUE'");
+    };
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if name.is_empty() || !name.chars().all(token) {
+        bail!("--alertmanager-header {h:?}: {name:?} is not a header name");
     }
+    let value = value.trim();
+    if value.chars().any(|c| c.is_control() && c != '\t') {
+        bail!("--alertmanager-header {name}: its value holds a control character");
+    }
+    if ["content-type", "content-length", "host"].contains(&name.to_ascii_lowercase().as_str()) {
+        bail!("--alertmanager-header {name}: gwmon sets that header itself");
+    }
+    Ok((name.to_owned(), value.to_owned()))
 }
 
 fn publish(a: &ExportArgs) -> PublishOptions {
@@ -320,7 +377,7 @@ fn watch(a: WatchArgs) -> anyhow::Result<Watch> {
             follow: follow_options(&a.input, &a.follow),
             summary_every: a.summary_every.map(|d| d.std()),
         },
-        sinks: sinks(&a.sinks),
+        sinks: sinks(&a.sinks)?,
         publish: publish(&a.export),
     })
 }

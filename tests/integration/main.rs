@@ -2,6 +2,7 @@
 // Tests may unwrap: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod alertmanager_ha;
 mod backfill;
 mod bad_input;
 mod check;
