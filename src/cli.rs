@@ -401,6 +401,13 @@ pub struct WatchArgs {
     #[arg(long, value_name = "DURATION", help_heading = "Output", value_parser = Dur::parse_positive)]
     pub summary_every: Option<Dur>,
 
+    /// Keep the run's state in FILE (the pool, the alert states with what was notified, where
+    /// each file was read to), written atomically every second (before any alert is told) and at exit, and resume from it: a
+    /// restarted watch reads what was written while it was down, continues its counters and
+    /// notifies nothing again.
+    #[arg(long, value_name = "FILE", help_heading = "Follow")]
+    pub state: Option<PathBuf>,
+
     #[command(flatten)]
     pub export: ExportArgs,
 }

@@ -20,6 +20,7 @@ pub mod live;
 pub mod publish;
 pub mod replay;
 pub mod sanity;
+pub mod state;
 
 use std::fmt;
 

@@ -280,6 +280,7 @@ fn events(a: EventsArgs) -> anyhow::Result<Events> {
     // The events stream depends on no configuration: the built-in defaults.
     let cfg = Config::default();
     let follow = a.follow_mode.then(|| LiveOptions {
+        state: None,
         follow: follow_options(&a.input, &a.follow),
         summary_every: None,
     });
@@ -371,11 +372,21 @@ fn publish(a: &ExportArgs) -> PublishOptions {
 
 fn watch(a: WatchArgs) -> anyhow::Result<Watch> {
     let cfg = load_config(&a.config)?;
+    if a.state.is_some() && (a.input.files.is_empty() || a.input.files.iter().any(|f| f == "-")) {
+        bail!("--state follows files (it remembers where it stopped); name them, not stdin");
+    }
+    if let Some(p) = &a.state {
+        existing_dir(p, "--state")?;
+        if let Some(g) = a.input.files.iter().find(|f| f.contains(['*', '?', '['])) {
+            bail!("--state resumes the files named, not globs ({g}): name each file");
+        }
+    }
     Ok(Watch {
         common: common(&a.input, &a.pool, &cfg)?,
         live: LiveOptions {
             follow: follow_options(&a.input, &a.follow),
             summary_every: a.summary_every.map(|d| d.std()),
+            state: a.state.clone(),
         },
         sinks: sinks(&a.sinks)?,
         publish: publish(&a.export),

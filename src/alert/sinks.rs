@@ -130,6 +130,14 @@ impl Sinks {
         Ok(())
     }
 
+    /// Tell only the Alertmanagers (a restarted run: what still fires, already told to the
+    /// other sinks).
+    pub fn resync(&mut self, n: &Notification) {
+        for a in &self.alertmanagers {
+            a.update(n);
+        }
+    }
+
     /// Let the command runs and the Alertmanager client finish their work.
     pub fn finish(self) {
         if let Some(e) = self.exec {

@@ -362,6 +362,8 @@ pub struct LiveOptions {
     pub follow: FollowOptions,
     /// Tell the pool line at this interval (also on SIGUSR1).
     pub summary_every: Option<Duration>,
+    /// Keep the run's state in this file and resume from it (`watch --state`).
+    pub state: Option<PathBuf>,
 }
 
 /// What a live run has to tell; the command decides where it goes (stderr, a dashboard).
@@ -422,10 +424,36 @@ pub fn follow(
     // not notified, until then.
     let mut notes = Vec::new();
     session.monitor.engine.notify = false;
-    let mut live = super::catchup::open(batch, &opts.follow, &mut session, &mut notes, on_event)?;
+    let mut state = match &opts.state {
+        Some(p) => Some(super::state::StateFile::open(p)?),
+        None => None,
+    };
+    let resumed = state.as_ref().is_some_and(|s| s.resuming());
+    let mut live = match state.as_mut().filter(|s| s.resuming()) {
+        // Where the last run stopped: its unread rest first; what it changes is new, and told.
+        Some(st) => {
+            let mut say = |s: String| tell(Tell::Status(format!("gwmon: {}", escape(&s))));
+            let (live, firing) =
+                st.resume(batch, &opts.follow, &mut session, &mut notes, &mut say)?;
+            // The Alertmanagers hear again of what still fires (they keep no state).
+            for n in &firing {
+                sinks.resync(n);
+            }
+            for d in session.take_diagnostics() {
+                tell(Tell::Diagnostic(&d));
+            }
+            // Saved before anything is told: a kill after this tells nothing twice.
+            st.save(&session, &live, true)?;
+            for n in notes.drain(..) {
+                sinks.send(&n)?;
+            }
+            live
+        }
+        None => super::catchup::open(batch, &opts.follow, &mut session, &mut notes, on_event)?,
+    };
     live.record_offsets(&mut session.stats);
     notes.clear();
-    let mut catching_up = !live.is_stdin() && opts.follow.from_start;
+    let mut catching_up = !resumed && !live.is_stdin() && opts.follow.from_start;
     session.monitor.engine.notify = !catching_up;
     let summary_every = opts.summary_every;
     let mut next_summary = summary_every.map(|d| Instant::now() + d);
@@ -511,15 +539,32 @@ pub fn follow(
                 session.monitor.pool.integrate_to(clock);
             }
         }
+        // With --state, what is told and published is saved first: a kill loses progress, but
+        // a restart neither tells a transition again nor shows a counter lower than was seen.
+        let saved = match state
+            .as_mut()
+            .map(|s| s.save(&session, &live, !notes.is_empty()))
+        {
+            None => true,
+            Some(Ok(written)) => written,
+            Some(Err(err)) => {
+                tell(Tell::PublishError(&err));
+                false
+            }
+        };
         for n in notes.drain(..) {
             sinks.send(&n)?;
         }
-        if let Some(Err(err)) = publisher
-            .as_mut()
-            .map(|p| p.publish(&session.monitor, &session.stats, session.clock(), false))
+        if saved
+            && let Some(Err(err)) = publisher
+                .as_mut()
+                .map(|p| p.publish(&session.monitor, &session.stats, session.clock(), false))
         {
             tell(Tell::PublishError(&err));
         }
+    }
+    if let Some(s) = &mut state {
+        s.save(&session, &live, true)?;
     }
     if let Some(p) = &mut publisher {
         p.publish(&session.monitor, &session.stats, session.clock(), true)?;

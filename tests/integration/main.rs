@@ -13,6 +13,7 @@ mod hostile;
 mod html;
 mod prometheus;
 mod replay;
+mod restart;
 mod simulated;
 mod top;
 mod trust;
