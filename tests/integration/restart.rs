@@ -27,11 +27,14 @@ fn sigkill(child: &std::process::Child) {
     }
 }
 
-/// `gwmon watch --state` on `addr`; returns once it serves.
+/// `gwmon watch --state` on `addr` (its alert transitions appended to `state`.alerts as JSON
+/// lines); returns once it serves.
 fn start(state: &Path, log: &Path, addr: &str) -> Proc {
+    let alerts = state.with_extension("alerts");
     let p = Proc(
         gwmon()
             .args(["watch", "--from-start", "--pool-size", "8", "-q"])
+            .args(["--alerts-json", s(&alerts)])
             .args(["--state", s(state), "--listen", addr, s(log)])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -164,6 +167,19 @@ fn watch_state_survives_sigkill_and_rotations() {
             assert_eq!(got, n.as_f64(), "{reason}");
         }
         assert_eq!(written, lines.len());
+        // No transition told twice across the restarts (a repeat while firing is not a
+        // transition), and some told.
+        let told = std::fs::read_to_string(state.with_extension("alerts")).unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        for l in told.lines() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if v["repeat"] == true {
+                continue;
+            }
+            let key = format!("{} {} {}", v["fingerprint"], v["status"], v["starts_at"]);
+            assert!(seen.insert(key.clone()), "told twice: {key}");
+        }
+        assert!(seen.len() > 5, "{told}");
         if let Some((_, paddr)) = &prom {
             // Scraped after the end: Prometheus has the final value, and never saw one fall.
             let final_allocs = a["allocated"].as_f64().unwrap();
