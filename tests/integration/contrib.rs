@@ -404,10 +404,18 @@ fn systemd_unit_runs_a_valid_gwmon_command() {
                 .find_map(|a| a.strip_prefix("--listen=").map(str::to_owned))
         });
     assert_eq!(listen.as_deref(), Some("127.0.0.1:9464"), "{args:?}");
-    for want in ["--from-start", "/var/log/ganymede.log"] {
+    for want in ["--from-start", "/var/log/ganymede.log", "--state"] {
         assert!(args.iter().any(|a| a == want), "ExecStart lacks {want}");
     }
+    // The state lives in the unit's StateDirectory (writable under ProtectSystem=strict).
+    let state = args
+        .iter()
+        .position(|a| a == "--state")
+        .and_then(|i| args.get(i + 1))
+        .unwrap();
+    assert!(state.starts_with("/var/lib/gwmon/"), "{state}");
     for key in [
+        "StateDirectory=gwmon",
         "DynamicUser=yes",
         "ProtectSystem=strict",
         "ReadOnlyPaths=",
@@ -430,8 +438,9 @@ fn systemd_unit_runs_a_valid_gwmon_command() {
         served.starts_with("127.0.0.1:") && !served.starts_with("127.0.0.1:9464/"),
         "gwmon serves {served}, not the address given with --listen"
     );
-    // The log was read (only the log: no other argument taken for a file).
+    // The log was read (only the log: no other argument taken for a file), the state saved.
     assert!(err.contains("1 allocated"), "{err}");
+    assert!(dir.path().join("watch.json").is_file(), "the state file");
 
     // systemd itself accepts the unit (every key known, every value valid), when it is here.
     let Some(analyze) = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"]
