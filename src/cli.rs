@@ -293,6 +293,12 @@ pub struct EventsArgs {
     /// Keep following the files (tail -F) and stream events as they are written.
     #[arg(long = "follow", short = 'F')]
     pub follow_mode: bool,
+
+    /// With --follow: keep where each file was read to (and the pool) in FILE, saved before the
+    /// events it covers are written, and resume from it: a restarted stream repeats no event and
+    /// misses none written while it was down.
+    #[arg(long, value_name = "FILE", requires = "follow_mode")]
+    pub state: Option<PathBuf>,
     /// Leave out the derived pool_status events (the pool's figures after every change).
     #[arg(long)]
     pub no_pool_status: bool,

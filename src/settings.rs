@@ -279,8 +279,9 @@ fn report(a: ReportArgs) -> anyhow::Result<Report> {
 fn events(a: EventsArgs) -> anyhow::Result<Events> {
     // The events stream depends on no configuration: the built-in defaults.
     let cfg = Config::default();
+    state_inputs(a.state.as_deref(), &a.input)?;
     let follow = a.follow_mode.then(|| LiveOptions {
-        state: None,
+        state: a.state.clone(),
         follow: follow_options(&a.input, &a.follow),
         summary_every: None,
     });
@@ -370,17 +371,24 @@ fn publish(a: &ExportArgs) -> PublishOptions {
     }
 }
 
-fn watch(a: WatchArgs) -> anyhow::Result<Watch> {
-    let cfg = load_config(&a.config)?;
-    if a.state.is_some() && (a.input.files.is_empty() || a.input.files.iter().any(|f| f == "-")) {
+/// `--state` resumes named files: not stdin, not globs; its directory exists.
+fn state_inputs(state: Option<&std::path::Path>, input: &InputArgs) -> anyhow::Result<()> {
+    let Some(p) = state else {
+        return Ok(());
+    };
+    if input.files.is_empty() || input.files.iter().any(|f| f == "-") {
         bail!("--state follows files (it remembers where it stopped); name them, not stdin");
     }
-    if let Some(p) = &a.state {
-        existing_dir(p, "--state")?;
-        if let Some(g) = a.input.files.iter().find(|f| f.contains(['*', '?', '['])) {
-            bail!("--state resumes the files named, not globs ({g}): name each file");
-        }
+    existing_dir(p, "--state")?;
+    if let Some(g) = input.files.iter().find(|f| f.contains(['*', '?', '['])) {
+        bail!("--state resumes the files named, not globs ({g}): name each file");
     }
+    Ok(())
+}
+
+fn watch(a: WatchArgs) -> anyhow::Result<Watch> {
+    let cfg = load_config(&a.config)?;
+    state_inputs(a.state.as_deref(), &a.input)?;
     Ok(Watch {
         common: common(&a.input, &a.pool, &cfg)?,
         live: LiveOptions {

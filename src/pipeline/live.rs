@@ -429,12 +429,20 @@ pub fn follow(
         None => None,
     };
     let resumed = state.as_ref().is_some_and(|s| s.resuming());
+    // With --state, events wait for the save that covers their lines before they are emitted.
+    let mut pending: Vec<Event> = Vec::new();
     let mut live = match state.as_mut().filter(|s| s.resuming()) {
         // Where the last run stopped: its unread rest first; what it changes is new, and told.
         Some(st) => {
             let mut say = |s: String| tell(Tell::Status(format!("gwmon: {}", escape(&s))));
-            let (live, firing) =
-                st.resume(batch, &opts.follow, &mut session, &mut notes, &mut say)?;
+            let (live, firing) = st.resume(
+                batch,
+                &opts.follow,
+                &mut session,
+                &mut notes,
+                &mut pending,
+                &mut say,
+            )?;
             // The Alertmanagers hear again of what still fires (they keep no state).
             for n in &firing {
                 sinks.resync(n);
@@ -442,10 +450,13 @@ pub fn follow(
             for d in session.take_diagnostics() {
                 tell(Tell::Diagnostic(&d));
             }
-            // Saved before anything is told: a kill after this tells nothing twice.
+            // Saved before anything is told or emitted: a kill after this repeats nothing.
             st.save(&session, &live, true)?;
             for n in notes.drain(..) {
                 sinks.send(&n)?;
+            }
+            for ev in pending.drain(..) {
+                on_event(&ev, &session.names)?;
             }
             live
         }
@@ -487,7 +498,14 @@ pub fn follow(
             break; // stdin closed
         };
         let idle = chunks.is_empty();
-        session.ingest(chunks, &mut notes, on_event)?;
+        if state.is_some() {
+            session.ingest(chunks, &mut notes, &mut |ev, _| {
+                pending.push(ev.clone());
+                Ok(())
+            })?;
+        } else {
+            session.ingest(chunks, &mut notes, on_event)?;
+        }
         if !idle || !fnotes.is_empty() {
             live.record_offsets(&mut session.stats);
         }
@@ -541,10 +559,8 @@ pub fn follow(
         }
         // With --state, what is told and published is saved first: a kill loses progress, but
         // a restart neither tells a transition again nor shows a counter lower than was seen.
-        let saved = match state
-            .as_mut()
-            .map(|s| s.save(&session, &live, !notes.is_empty()))
-        {
+        let force = !notes.is_empty() || !pending.is_empty();
+        let saved = match state.as_mut().map(|s| s.save(&session, &live, force)) {
             None => true,
             Some(Ok(written)) => written,
             Some(Err(err)) => {
@@ -554,6 +570,9 @@ pub fn follow(
         };
         for n in notes.drain(..) {
             sinks.send(&n)?;
+        }
+        for ev in pending.drain(..) {
+            on_event(&ev, &session.names)?;
         }
         if saved
             && let Some(Err(err)) = publisher

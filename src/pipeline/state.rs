@@ -169,14 +169,18 @@ impl StateFile {
         follow: &FollowOptions,
         session: &mut Session,
         notes: &mut Vec<Notification>,
+        pending: &mut Vec<crate::event::Event>,
         tell: &mut dyn FnMut(String),
     ) -> anyhow::Result<(LiveSource, Vec<Notification>)> {
         let Some(saved) = self.saved.take() else {
             bail!("no state to resume");
         };
-        let cfg = session.monitor.pool.cfg.clone();
+        // This run's settings: the pool's size and bounds, what it keeps for the command.
+        let now_pool = &session.monitor.pool;
         let mut pool = saved.pool;
-        pool.cfg = cfg;
+        pool.cfg = now_pool.cfg.clone();
+        pool.keep_derived = now_pool.keep_derived;
+        pool.keep_notes = now_pool.keep_notes;
         let mut engine =
             Engine::with_history(session.monitor.engine.config().clone(), saved.engine);
         engine.max_tracked = pool.cfg.max_orgs;
@@ -241,6 +245,7 @@ impl StateFile {
                     bound,
                     batch.read.max_line,
                     notes,
+                    pending,
                 )?;
             }
         }
@@ -261,7 +266,8 @@ struct SavedRef<'a> {
 }
 
 /// Read a segment of `path` (a rotated sibling's rest, or the file itself up to `bound`) into
-/// the session, as lines of the followed path.
+/// the session, as lines of the followed path; its events wait in `pending` for the next save.
+#[allow(clippy::too_many_arguments)]
 fn read_segment(
     session: &mut Session,
     input: u32,
@@ -270,6 +276,7 @@ fn read_segment(
     bound: Option<u64>,
     max_line: usize,
     notes: &mut Vec<Notification>,
+    pending: &mut Vec<crate::event::Event>,
 ) -> anyhow::Result<()> {
     let mut framer: Framer = match bound {
         None => open_segment(seg, max_line)?,
@@ -303,7 +310,10 @@ fn read_segment(
             overlong: chunk.overlong.clone(),
         };
         buf = chunk.buf;
-        session.ingest(vec![fc], notes, &mut |_, _| Ok(()))?;
+        session.ingest(vec![fc], notes, &mut |ev, _| {
+            pending.push(ev.clone());
+            Ok(())
+        })?;
     }
     Ok(())
 }

@@ -239,3 +239,124 @@ fn watch_state_refuses_what_it_cannot_resume() {
     assert!(wait_exit(&mut first.0, 10).success());
     assert!(fresh.is_file(), "saved at exit");
 }
+
+/// What identifies an event across runs (its `source` line numbers restart after a rotation).
+fn event_key(v: &serde_json::Value) -> String {
+    format!("{} {} {} {}", v["event"], v["time"], v["org"], v["gateway"])
+}
+
+#[test]
+fn events_follow_state_emits_every_event_once_across_kills() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, _) = simulate(dir.path(), "24");
+    let text = std::fs::read_to_string(&sim).unwrap();
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    // The events of the whole log, from a one-off read.
+    let want: Vec<String> = ok(
+        &run(&["events", "--no-pool-status", s(&sim)], None),
+        "events",
+    )
+    .lines()
+    .map(|l| event_key(&serde_json::from_str(l).unwrap()))
+    .collect();
+    assert!(want.len() > 200, "{}", want.len());
+    let log = dir.path().join("ganymede.log");
+    std::fs::write(&log, "").unwrap();
+    let state = dir.path().join("events.state");
+    let out = dir.path().join("events.jsonl");
+    let parts = 6;
+    let per = lines.len().div_ceil(parts);
+    let mut seen = 0usize;
+    for (k, chunk) in lines.chunks(per).enumerate() {
+        if k == 2 {
+            // Rotated while the stream is down.
+            std::fs::rename(&log, dir.path().join("ganymede.log.1")).unwrap();
+            std::fs::write(&log, "").unwrap();
+        }
+        let sink = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&out)
+            .unwrap();
+        let mut child = Proc(
+            gwmon()
+                .args(["events", "--follow", "--from-start", "--no-pool-status"])
+                .args(["--state", s(&state), s(&log)])
+                .stdin(Stdio::null())
+                .stdout(sink)
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        append(&log, &chunk.concat());
+        let count = || std::fs::read_to_string(&out).unwrap().lines().count();
+        if k % 2 == 0 || k + 1 == parts {
+            // Until some of this part's events are out.
+            wait_for(30, "the events of what was written", || {
+                let n = count();
+                (n > seen && std::fs::metadata(&state).is_ok()).then_some(n)
+            });
+        }
+        // Killed at once (odd parts: while it may still be reading), or once it has emitted.
+        sigkill(&child.0);
+        let _ = child.0.wait();
+        seen = count();
+    }
+    // A last run reads whatever the kills left unread, then ends on SIGTERM.
+    let sink = std::fs::OpenOptions::new().append(true).open(&out).unwrap();
+    let err = dir.path().join("last.err");
+    let mut last = Proc(
+        gwmon()
+            .args(["events", "--follow", "--no-pool-status"])
+            .args(["--state", s(&state), s(&log)])
+            .stdin(Stdio::null())
+            .stdout(sink)
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    // (Running once it has saved its state: its first loop; then every event is out.)
+    let mtime = || std::fs::metadata(&state).and_then(|m| m.modified()).ok();
+    let before = mtime();
+    wait_for(30, "every event emitted", || {
+        let n = std::fs::read_to_string(&out).unwrap().lines().count();
+        (n >= want.len() && mtime() != before).then_some(())
+    });
+    sigterm(&last.0);
+    let st = wait_exit(&mut last.0, 10);
+    assert!(
+        st.success(),
+        "{st}: {}",
+        std::fs::read_to_string(&err).unwrap()
+    );
+    let got: Vec<String> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| event_key(&serde_json::from_str(l).unwrap()))
+        .collect();
+    fn count(v: &[String]) -> std::collections::BTreeMap<&str, usize> {
+        let mut m = std::collections::BTreeMap::<&str, usize>::new();
+        for k in v {
+            *m.entry(k.as_str()).or_default() += 1;
+        }
+        m
+    }
+    let (g, w) = (count(&got), count(&want));
+    let diff: Vec<_> = w
+        .iter()
+        .filter(|(k, n)| g.get(*k) != Some(n))
+        .map(|(k, n)| format!("{k}: want {n}, got {:?}", g.get(k)))
+        .chain(
+            g.iter()
+                .filter(|(k, _)| !w.contains_key(*k))
+                .map(|(k, n)| format!("{k}: {n} unexpected")),
+        )
+        .take(10)
+        .collect();
+    assert!(
+        diff.is_empty(),
+        "events not emitted exactly once:\n{}",
+        diff.join("\n")
+    );
+    assert_eq!(got.len(), want.len());
+}
