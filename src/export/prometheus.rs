@@ -1,7 +1,9 @@
 //! Prometheus exposition of the pool (DESIGN.md §8): text format 0.0.4, or OpenMetrics 1.0 when
 //! the scraper asks for it. Counters, gauges and a histogram with buckets (never precomputed
 //! quantiles), so several gwmon instances sum correctly; every counter with a known label set
-//! is exported from the start, at 0. Label values from logs are escaped.
+//! is exported from the start, at 0. Label values from logs are escaped. The families render into
+//! a [`out::Sink`]: the text of one exposition, or (`backfill`) a [`timeline::Timeline`] of every
+//! step; [`process`] adds the exporter conventions, [`inputs`] what was read.
 
 use crate::alert::{Engine, Rule};
 use crate::event::{Millis, Reason};
