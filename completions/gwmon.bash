@@ -19,6 +19,9 @@ _gwmon() {
             gwmon,alerts)
                 cmd="gwmon__subcmd__alerts"
                 ;;
+            gwmon,backfill)
+                cmd="gwmon__subcmd__backfill"
+                ;;
             gwmon,check)
                 cmd="gwmon__subcmd__check"
                 ;;
@@ -54,6 +57,9 @@ _gwmon() {
                 ;;
             gwmon__subcmd__help,alerts)
                 cmd="gwmon__subcmd__help__subcmd__alerts"
+                ;;
+            gwmon__subcmd__help,backfill)
+                cmd="gwmon__subcmd__help__subcmd__backfill"
                 ;;
             gwmon__subcmd__help,check)
                 cmd="gwmon__subcmd__help__subcmd__check"
@@ -95,7 +101,7 @@ _gwmon() {
 
     case "${cmd}" in
         gwmon)
-            opts="-h -V --help --version report watch alerts check top config events completions man simulate generate help"
+            opts="-h -V --help --version report watch alerts check top config backfill events completions man simulate generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -166,8 +172,74 @@ _gwmon() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gwmon__subcmd__backfill)
+            opts="-f -v -s -h -V --format --since --until --max-line-length --threads --verbose --pool-size --max-orgs --config --set --step --org-metrics --label --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "auto console docker otlp logcli" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "auto console docker otlp logcli" -- "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-line-length)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pool-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-orgs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --step)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --label)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gwmon__subcmd__check)
-            opts="-f -v -s -h -V --format --since --until --max-line-length --threads --verbose --pool-size --max-orgs --config --set --state --lock-timeout --help --version"
+            opts="-f -v -s -h -V --format --since --until --max-line-length --threads --verbose --pool-size --max-orgs --config --set --state --lock-timeout --textfile --org-metrics --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -225,6 +297,10 @@ _gwmon() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -277,7 +353,7 @@ _gwmon() {
             return 0
             ;;
         gwmon__subcmd__events)
-            opts="-f -v -F -h -V --format --since --until --max-line-length --threads --verbose --pool-size --max-orgs --from-start --poll --follow --no-pool-status --help --version"
+            opts="-f -v -F -h -V --format --since --until --max-line-length --threads --verbose --pool-size --max-orgs --from-start --poll --follow --state --no-pool-status --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -319,6 +395,10 @@ _gwmon() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -345,7 +425,7 @@ _gwmon() {
             return 0
             ;;
         gwmon__subcmd__help)
-            opts="report watch alerts check top config events completions man simulate generate help"
+            opts="report watch alerts check top config backfill events completions man simulate generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -359,6 +439,20 @@ _gwmon() {
             return 0
             ;;
         gwmon__subcmd__help__subcmd__alerts)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gwmon__subcmd__help__subcmd__backfill)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -735,7 +829,7 @@ _gwmon() {
             return 0
             ;;
         gwmon__subcmd__watch)
-            opts="-f -v -s -q -h -V --format --since --until --max-line-length --threads --verbose --pool-size --max-orgs --from-start --poll --config --set --alerts-json --exec --exec-timeout --exec-max --alertmanager --alertmanager-interval --quiet --color --summary-every --listen --textfile --textfile-interval --org-metrics --help --version"
+            opts="-f -v -s -q -h -V --format --since --until --max-line-length --threads --verbose --pool-size --max-orgs --from-start --poll --config --set --alerts-json --exec --exec-timeout --exec-max --alertmanager --alertmanager-header --alertmanager-basic-auth-file --alertmanager-interval --quiet --color --summary-every --state --listen --textfile --textfile-interval --org-metrics --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -809,6 +903,14 @@ _gwmon() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --alertmanager-header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alertmanager-basic-auth-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --alertmanager-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -818,6 +920,10 @@ _gwmon() {
                     return 0
                     ;;
                 --summary-every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -28,6 +28,7 @@ set edit:completion:arg-completer[gwmon] = {|@words|
             cand check 'Cron check: read what is new since the last run, evaluate the alerts, print a monitoring-plugin status (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)'
             cand top 'Live terminal dashboard: pool, the pool in use over time, open allocations, failures, restarting gateways, alerts, the follower''s notes (? shows the keys)'
             cand config 'Print the default configuration, or check a configuration file'
+            cand backfill 'The metrics over the logs'' whole history as timestamped OpenMetrics, for `promtool tsdb create-blocks-from openmetrics`'
             cand events 'Print the recognized lifecycle events as JSON lines'
             cand completions 'Print the shell completion script for bash, zsh, fish, elvish or powershell'
             cand man 'Print the manual page (roff) of gwmon: every command, log formats, metrics, alerts'
@@ -76,10 +77,13 @@ set edit:completion:arg-completer[gwmon] = {|@words|
             cand --exec 'Run CMD for each alert transition, with the alert in GWMON_ALERT_* environment variables and as JSON on stdin. CMD is split on white space and run without a shell'
             cand --exec-timeout 'Longest run of one --exec command before it is killed'
             cand --exec-max 'Most --exec commands running at once'
-            cand --alertmanager 'Send alerts to Alertmanager (v2 API), e.g. http://127.0.0.1:9093'
+            cand --alertmanager 'Send alerts to Alertmanager (v2 API), e.g. http://127.0.0.1:9093. Repeat it (or give a comma list) for an HA cluster: every alert goes to every Alertmanager, each with its own retries and backoff, so one that is down delays nothing'
+            cand --alertmanager-header 'Send this header with every request to Alertmanager (repeatable), e.g. ''Authorization: Bearer TOKEN'' for an Alertmanager behind a proxy'
+            cand --alertmanager-basic-auth-file 'Basic authentication for Alertmanager from FILE: one line USER:PASSWORD (kept off the command line and the process list)'
             cand --alertmanager-interval 'How often firing alerts are re-sent to Alertmanager'
             cand --color 'When to colour alert lines'
             cand --summary-every 'Print the pool line on stderr at this interval (also on SIGUSR1)'
+            cand --state 'Keep the run''s state in FILE (the pool, the alert states with what was notified, where each file was read to), written atomically every second (before any alert is told) and at exit, and resume from it: a restarted watch reads what was written while it was down, continues its counters and notifies nothing again'
             cand --listen 'Serve /metrics (and /healthz) on ADDR, e.g. 127.0.0.1:9464 (loopback unless you say otherwise)'
             cand --textfile 'Write the metrics to this node_exporter textfile (atomically), e.g. /var/lib/prometheus/node-exporter/gwmon.prom'
             cand --textfile-interval 'How often the textfile is rewritten when something changed'
@@ -129,8 +133,10 @@ set edit:completion:arg-completer[gwmon] = {|@words|
             cand --set 'Override a configuration key, e.g. --set alerts.failure_rate.threshold=0.3 (repeatable)'
             cand --state 'State file carried across runs (offsets, pool and alert states)'
             cand --lock-timeout 'Seconds to wait for another run holding the state file'
+            cand --textfile 'After each run, write the metrics (the families of `watch --textfile`) to this node_exporter textfile, atomically, e.g. /var/lib/prometheus/node-exporter/gwmon.prom: cron + node_exporter with no long-running gwmon'
             cand -v 'Show skipped lines and other details on stderr'
             cand --verbose 'Show skipped lines and other details on stderr'
+            cand --org-metrics 'Add per-organization series to the textfile (bounded by --max-orgs)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -166,6 +172,28 @@ set edit:completion:arg-completer[gwmon] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'gwmon;backfill'= {
+            cand -f 'Shape of the lines'
+            cand --format 'Shape of the lines'
+            cand --since 'Ignore events before this time (RFC 3339, YYYY-MM-DD, or a duration back from now: 6h, 7d)'
+            cand --until 'Ignore events at or after this time (same forms as --since)'
+            cand --max-line-length 'Longest line read, in bytes (suffixes K, M, G); longer lines are counted as skipped'
+            cand --threads 'Scan threads (0: one per core)'
+            cand --pool-size 'Number of gateways in the pool (default: pool.size in the config file, else the latest pool snapshot in the logs)'
+            cand --max-orgs 'Organizations tracked one by one; the rest are folded into `other` (default 10000)'
+            cand --config 'Configuration file (TOML). Default: $GWMON_CONFIG, then $XDG_CONFIG_HOME/gwmon/config.toml'
+            cand -s 'Override a configuration key, e.g. --set alerts.failure_rate.threshold=0.3 (repeatable)'
+            cand --set 'Override a configuration key, e.g. --set alerts.failure_rate.threshold=0.3 (repeatable)'
+            cand --step 'One sample per series every STEP (at multiples of it), e.g. 15s, 1m, 5m'
+            cand --label 'Add this label to every series (repeatable), e.g. --label job=gwmon --label instance=127.0.0.1:9464: the target labels Prometheus gives the live gwmon''s series, so the backfilled history and the live series are the same series'
+            cand -v 'Show skipped lines and other details on stderr'
+            cand --verbose 'Show skipped lines and other details on stderr'
+            cand --org-metrics 'Add per-organization series (bounded by --max-orgs; one sample per organization per step)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'gwmon;events'= {
             cand -f 'Shape of the lines'
             cand --format 'Shape of the lines'
@@ -176,6 +204,7 @@ set edit:completion:arg-completer[gwmon] = {|@words|
             cand --pool-size 'Number of gateways in the pool (default: pool.size in the config file, else the latest pool snapshot in the logs)'
             cand --max-orgs 'Organizations tracked one by one; the rest are folded into `other` (default 10000)'
             cand --poll 'Poll files at this interval instead of using native file events'
+            cand --state 'With --follow: keep where each file was read to (and the pool) in FILE, saved before the events it covers are written, and resume from it: a restarted stream repeats no event and misses none written while it was down'
             cand -v 'Show skipped lines and other details on stderr'
             cand --verbose 'Show skipped lines and other details on stderr'
             cand --from-start 'Read the existing content first, rebuilding the pool state (default: start at the end)'
@@ -233,6 +262,7 @@ set edit:completion:arg-completer[gwmon] = {|@words|
             cand check 'Cron check: read what is new since the last run, evaluate the alerts, print a monitoring-plugin status (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)'
             cand top 'Live terminal dashboard: pool, the pool in use over time, open allocations, failures, restarting gateways, alerts, the follower''s notes (? shows the keys)'
             cand config 'Print the default configuration, or check a configuration file'
+            cand backfill 'The metrics over the logs'' whole history as timestamped OpenMetrics, for `promtool tsdb create-blocks-from openmetrics`'
             cand events 'Print the recognized lifecycle events as JSON lines'
             cand completions 'Print the shell completion script for bash, zsh, fish, elvish or powershell'
             cand man 'Print the manual page (roff) of gwmon: every command, log formats, metrics, alerts'
@@ -251,6 +281,8 @@ set edit:completion:arg-completer[gwmon] = {|@words|
         &'gwmon;help;top'= {
         }
         &'gwmon;help;config'= {
+        }
+        &'gwmon;help;backfill'= {
         }
         &'gwmon;help;events'= {
         }

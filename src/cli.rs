@@ -113,6 +113,10 @@ an unknown key or a bad value is an error naming the file, the line and the key.
     gwmon config --print-default > ~/.config/gwmon/config.toml   # the commented defaults
     gwmon config --set alerts.pool_low.for=20m                    # what a run would use")]
     Config(ConfigCmd),
+    /// The metrics over the logs' whole history as timestamped OpenMetrics, for
+    /// `promtool tsdb create-blocks-from openmetrics`.
+    #[command(long_about = BACKFILL_LONG)]
+    Backfill(BackfillArgs),
     /// Print the recognized lifecycle events as JSON lines.
     #[command(long_about = "\
 Print the recognized lifecycle events as JSON lines, one object per event, in event time order:
@@ -178,6 +182,21 @@ Rules (thresholds in the config file; see `gwmon config --print-default`):
   pool_imbalance       time-weighted utilization over 24h above 90% or below 10% (warning)
   log_silent           no line read from an input for 15m (critical, per input; /healthz
                        answers 503 meanwhile)";
+
+const BACKFILL_LONG: &str = "\
+Write gwmon's metric families over the whole history of the logs as OpenMetrics with a timestamp
+on every sample: one sample per series every --step, sampled in event time (the series gwmon watch
+--listen would have exposed had it been running, alert states included; counters cumulative from
+the first event), each series grouped in time order, # EOF at the end. Families about the gwmon
+process itself (build, lines read, process_*) are left out. Streamed: memory stays bounded
+whatever the history's length (points are spilled to an unlinked file in $TMPDIR).
+
+    gwmon backfill --pool-size 8 /var/log/ganymede.log* > gwmon.om
+    promtool tsdb create-blocks-from openmetrics gwmon.om /var/lib/prometheus/metrics2
+
+Samples are at multiples of --step (UTC), from the first event's down to just past the last
+one's, or until --until: backfill up to the moment a live gwmon watch started scraping, and the
+two meet without a gap or a duplicate (see the README's \"Adopting gwmon on a running system\").";
 
 const CHECK_LONG: &str = "\
 A monitoring-plugin check for cron: reads only what is new since the last run, carries the pool
@@ -298,6 +317,12 @@ pub struct EventsArgs {
     /// Keep following the files (tail -F) and stream events as they are written.
     #[arg(long = "follow", short = 'F')]
     pub follow_mode: bool,
+
+    /// With --follow: keep where each file was read to (and the pool) in FILE, saved before the
+    /// events it covers are written, and resume from it: a restarted stream repeats no event and
+    /// misses none written while it was down.
+    #[arg(long, value_name = "FILE", requires = "follow_mode")]
+    pub state: Option<PathBuf>,
     /// Leave out the derived pool_status events (the pool's figures after every change).
     #[arg(long)]
     pub no_pool_status: bool,
@@ -360,9 +385,21 @@ pub struct SinkArgs {
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub exec_max: usize,
 
-    /// Send alerts to Alertmanager (v2 API), e.g. http://127.0.0.1:9093.
-    #[arg(long, value_name = "URL")]
-    pub alertmanager: Option<String>,
+    /// Send alerts to Alertmanager (v2 API), e.g. http://127.0.0.1:9093. Repeat it (or give a
+    /// comma list) for an HA cluster: every alert goes to every Alertmanager, each with its own
+    /// retries and backoff, so one that is down delays nothing.
+    #[arg(long, value_name = "URL", value_delimiter = ',')]
+    pub alertmanager: Vec<String>,
+
+    /// Send this header with every request to Alertmanager (repeatable), e.g.
+    /// 'Authorization: Bearer TOKEN' for an Alertmanager behind a proxy.
+    #[arg(long, value_name = "NAME: VALUE", requires = "alertmanager")]
+    pub alertmanager_header: Vec<String>,
+
+    /// Basic authentication for Alertmanager from FILE: one line USER:PASSWORD (kept off the
+    /// command line and the process list).
+    #[arg(long, value_name = "FILE", requires = "alertmanager")]
+    pub alertmanager_basic_auth_file: Option<PathBuf>,
 
     /// How often firing alerts are re-sent to Alertmanager.
     #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = Dur::parse_positive)]
@@ -393,6 +430,13 @@ pub struct WatchArgs {
     /// Print the pool line on stderr at this interval (also on SIGUSR1).
     #[arg(long, value_name = "DURATION", help_heading = "Output", value_parser = Dur::parse_positive)]
     pub summary_every: Option<Dur>,
+
+    /// Keep the run's state in FILE (the pool, the alert states with what was notified, where
+    /// each file was read to), written atomically every second (before any alert is told) and at exit, and resume from it: a
+    /// restarted watch reads what was written while it was down, continues its counters and
+    /// notifies nothing again.
+    #[arg(long, value_name = "FILE", help_heading = "Follow")]
+    pub state: Option<PathBuf>,
 
     #[command(flatten)]
     pub export: ExportArgs,
@@ -442,6 +486,40 @@ pub struct CheckArgs {
         help_heading = "Check"
     )]
     pub lock_timeout: u64,
+
+    /// After each run, write the metrics (the families of `watch --textfile`) to this
+    /// node_exporter textfile, atomically, e.g. /var/lib/prometheus/node-exporter/gwmon.prom:
+    /// cron + node_exporter with no long-running gwmon.
+    #[arg(long, value_name = "PATH", help_heading = "Check")]
+    pub textfile: Option<PathBuf>,
+
+    /// Add per-organization series to the textfile (bounded by --max-orgs).
+    #[arg(long, requires = "textfile", help_heading = "Check")]
+    pub org_metrics: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BackfillArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub pool: PoolArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// One sample per series every STEP (at multiples of it), e.g. 15s, 1m, 5m.
+    #[arg(long, value_name = "STEP", default_value = "1m", value_parser = Dur::parse_positive, help_heading = "Output")]
+    pub step: Dur,
+
+    /// Add per-organization series (bounded by --max-orgs; one sample per organization per step).
+    #[arg(long, help_heading = "Output")]
+    pub org_metrics: bool,
+
+    /// Add this label to every series (repeatable), e.g. --label job=gwmon --label
+    /// instance=127.0.0.1:9464: the target labels Prometheus gives the live gwmon's series, so
+    /// the backfilled history and the live series are the same series.
+    #[arg(long = "label", value_name = "NAME=VALUE", help_heading = "Output")]
+    pub labels: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -2,6 +2,7 @@
 //! needs. Commands never import each other; what two share is a stage (`pipeline`).
 
 mod alerts;
+mod backfill;
 mod check;
 mod config;
 mod events;
@@ -58,6 +59,7 @@ fn dispatch(mode: Mode) -> anyhow::Result<Exit> {
         Mode::Watch(s) => watch::run(*s),
         Mode::Alerts(s) => alerts::run(s),
         Mode::Check(s) => check::run(s),
+        Mode::Backfill(s) => backfill::run(s),
         Mode::Top(s) => top::run(s),
         Mode::Config(s) => config::run(s),
         Mode::Simulate(a) => crate::simulate::run(&a).map(|()| Exit::Success),

@@ -270,7 +270,10 @@ pub fn pool(data: &[u8]) {
         &session.stats,
         now,
         crate::export::prometheus::Format::OpenMetrics,
-        &crate::export::prometheus::Options { per_org: true },
+        &crate::export::prometheus::Options {
+            per_org: true,
+            ..Default::default()
+        },
     );
 }
 

@@ -25,8 +25,8 @@
 //!   [`term`] (escaping log text, colour), [`exit`] (exit statuses), [`atomic`] (atomic file
 //!   replacement); [`simulate`] writes simulated logs with their expected reports.
 //!
-//! Commands: `report`, `events`, `watch`, `alerts`, `check`, `top`, `config` (and the hidden
-//! `simulate` and `generate`).
+//! Commands: `report`, `events`, `watch`, `alerts`, `check`, `backfill`, `top`, `config` (and the
+//! hidden `simulate` and `generate`).
 //!
 //! gwmon is an application: its stages are `pub(crate)`, and these docs are built with
 //! `cargo doc --document-private-items` (links to them are meant).

@@ -5,11 +5,13 @@
 //!   decode and classify chunks, the calling thread puts each input's results back in order,
 //!   recognizes them and merges the inputs by event time;
 //! - [`replay`]: a batch read through the pool (and the alert engine) within a `--since`/`--until`
-//!   window (`report`, `events`, `alerts`);
+//!   window (`report`, `events`, `alerts`), or sampled step by step in event time (`backfill`);
 //! - [`live`]: following files or stdin into the pool and the alert engine, with the clock
 //!   ticking between lines (`watch`, `events --follow`, `top`; `check` reads through the same
 //!   [`session::Session`]);
-//! - [`publish`]: the metrics a live run exports (`/metrics`, the node_exporter textfile).
+//! - [`publish`]: the metrics a live run exports (`/metrics`, the node_exporter textfile);
+//! - [`state`]: a live run's state kept in a file and resumed (`watch --state`, `events --follow
+//!   --state`).
 //!
 //! Stages report what went wrong as values ([`Diagnostic`], the follower's notes); the commands
 //! decide what to print.
@@ -21,6 +23,7 @@ pub mod publish;
 pub mod replay;
 pub mod sanity;
 pub mod session;
+pub mod state;
 
 use std::fmt;
 

@@ -149,6 +149,13 @@ pub struct Pool {
     pub exhausted_ms: i64,
     pub util_area: f64,
     pub known_ms: i64,
+    /// Σ allocated × ms and Σ orphaned × ms over the window, known total or not (the exported
+    /// `gwmon_pool_*_gateway_seconds_total` counters).
+    pub allocated_gw_ms: i64,
+    pub orphaned_gw_ms: i64,
+    /// Those integrals run to here when a live clock took them past the last event
+    /// ([`Pool::integrate_to`]).
+    pub integrated_to: Option<Millis>,
     pub per_hour: BTreeMap<i64, (u64, u64)>,
     pub orgs: HashMap<String, OrgStats>,
     pub other: OrgStats,
@@ -248,6 +255,41 @@ impl Pool {
         (area, known)
     }
 
+    /// The event-time integrals (allocated gateway-ms, orphaned gateway-ms, exhausted ms),
+    /// extended from where they were integrated to `t` when `t` is later: the state holds until
+    /// the next event. A clock `t` never earlier than the next event's time keeps them monotonic.
+    pub fn integrals_at(&self, t: Millis) -> (i64, i64, i64) {
+        let (mut a, mut o, mut e) = (self.allocated_gw_ms, self.orphaned_gw_ms, self.exhausted_ms);
+        if let Some(from) = self.integrated_from()
+            && t > from
+            && self.counting
+        {
+            let dt = t - from;
+            a += self.allocated() as i64 * dt;
+            o += self.orphaned_open as i64 * dt;
+            if self.available().is_some_and(|x| x <= 0) {
+                e += dt;
+            }
+        }
+        (a, o, e)
+    }
+
+    /// Where the integrals of [`Pool::integrals_at`] stand: the last event, or the live clock
+    /// they were taken to.
+    fn integrated_from(&self) -> Option<Millis> {
+        self.now.map(|n| n.max(self.integrated_to.unwrap_or(n)))
+    }
+
+    /// Take the integrals to the live clock `t` (a live run publishing them): they never go
+    /// back, and an event written before `t` but read after it counts from `t`.
+    pub fn integrate_to(&mut self, t: Millis) {
+        let (a, o, e) = self.integrals_at(t);
+        if self.integrated_from().is_some_and(|f| t > f) && self.counting {
+            (self.allocated_gw_ms, self.orphaned_gw_ms, self.exhausted_ms) = (a, o, e);
+            self.integrated_to = Some(t);
+        }
+    }
+
     /// Start counting at `at` (the end of a `--since` warm-up).
     pub fn start_counting(&mut self, at: Millis) {
         if !self.counting {
@@ -275,13 +317,19 @@ impl Pool {
             let dt = t - now;
             let c = self.composition();
             self.history.integrate(now, t, c);
+            // (From where a live clock already took them.)
+            let idt = t - now.max(self.integrated_to.unwrap_or(now));
+            if idt > 0 {
+                self.allocated_gw_ms += self.allocated() as i64 * idt;
+                self.orphaned_gw_ms += self.orphaned_open as i64 * idt;
+            }
             if let Some(total) = self.total() {
                 self.known_ms += dt;
                 if total > 0 {
                     self.util_area += (self.allocated() as f64 / total as f64).min(1.0) * dt as f64;
                 }
-                if self.available().is_some_and(|a| a <= 0) {
-                    self.exhausted_ms += dt;
+                if self.available().is_some_and(|a| a <= 0) && idt > 0 {
+                    self.exhausted_ms += idt;
                 }
             }
         }
@@ -863,6 +911,42 @@ mod tests {
         assert_eq!(r.exhaustion.exhausted_s, Some(50.0));
         assert_eq!(r.allocations.failures_by_reason.no_gateway_available, 3);
         assert_eq!(r.pool.utilization_mean, Some(50.0 / 60.0));
+    }
+
+    #[test]
+    fn event_time_integrals_match_the_time_weighted_mean() {
+        let mut p = pool(Some(2));
+        apply(&mut p, 0, alloc("a"));
+        apply(&mut p, 10, alloc("b"));
+        apply(
+            &mut p,
+            20,
+            Kind::Orphaned {
+                org: "b".into(),
+                error: "Cleanup failed".into(),
+            },
+        );
+        apply(&mut p, 40, dealloc("a"));
+        apply(&mut p, 60, dealloc("b"));
+        // allocated: 1 over [0,10), 2 over [10,20), 1 over [20,40); orphaned: 1 over [20,60);
+        // none available over [10,40).
+        assert_eq!(p.integrals_at(T0 + 60_000), (50_000, 40_000, 30_000));
+        let r = report(&p);
+        let mean = r.pool.utilization_mean.unwrap();
+        assert!((p.allocated_gw_ms as f64 - mean * 2.0 * 60_000.0).abs() < 1e-6);
+        // Extended to a later clock: the state holds (nothing open now), never earlier.
+        apply(&mut p, 70, alloc("c"));
+        assert_eq!(p.integrals_at(T0 + 100_000).0, 50_000 + 30_000);
+        assert_eq!(p.integrals_at(T0 + 50_000).0, 50_000);
+        // A live clock takes them on; an event read later, written before it, counts from it.
+        p.integrate_to(T0 + 90_000);
+        assert_eq!(p.allocated_gw_ms, 50_000 + 20_000);
+        p.integrate_to(T0 + 80_000);
+        assert_eq!(p.allocated_gw_ms, 70_000);
+        apply(&mut p, 85, dealloc("c"));
+        assert_eq!(p.integrals_at(T0 + 200_000).0, 70_000);
+        apply(&mut p, 100, alloc("d"));
+        assert_eq!(p.integrals_at(T0 + 110_000).0, 80_000);
     }
 
     #[test]

@@ -198,6 +198,14 @@ pub struct InputCounts {
     /// The time on the latest record read from it.
     #[serde(default)]
     pub last_time: Option<crate::units::Millis>,
+    /// Bytes of the lines read from it (lines skipped for length as they streamed past are
+    /// not counted).
+    #[serde(default)]
+    pub bytes: u64,
+    /// Where reading goes on in each file followed for it (the end of its last complete line),
+    /// by path: set by the commands that follow files or resume at offsets.
+    #[serde(default)]
+    pub offsets: std::collections::BTreeMap<String, u64>,
 }
 
 /// A line that could hold a lifecycle record but was not usable (counted in `lines.skipped`,

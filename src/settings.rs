@@ -11,9 +11,9 @@ use anyhow::bail;
 use crate::alert::Alerts;
 use crate::alert::sinks::SinkOptions;
 use crate::cli::{
-    AlertsArgs, CheckArgs, Command, CompletionsArgs, ConfigArgs, ConfigCmd, EventsArgs, ExportArgs,
-    FollowArgs, Generate, GenerateArgs, InputArgs, ManArgs, PoolArgs, ReportArgs, SinkArgs,
-    TopArgs, WatchArgs,
+    AlertsArgs, BackfillArgs, CheckArgs, Command, CompletionsArgs, ConfigArgs, ConfigCmd,
+    EventsArgs, ExportArgs, FollowArgs, Generate, GenerateArgs, InputArgs, ManArgs, PoolArgs,
+    ReportArgs, SinkArgs, TopArgs, WatchArgs,
 };
 use crate::config::{self, Config};
 use crate::pipeline::ReadOptions;
@@ -34,6 +34,7 @@ pub enum Mode {
     Watch(Box<Watch>),
     Alerts(AlertsReplay),
     Check(Check),
+    Backfill(Backfill),
     Top(Top),
     Config(ConfigShow),
     Simulate(SimulateArgs),
@@ -85,21 +86,28 @@ fn html_out(path: PathBuf) -> anyhow::Result<HtmlOut> {
     if path.as_os_str() == "-" {
         return Ok(HtmlOut::Stdout);
     }
+    existing_dir(&path, "--html")?;
+    Ok(HtmlOut::File(path))
+}
+
+/// A file to be replaced atomically after a long read: its directory must exist and it must
+/// not be a directory (said before anything is read).
+fn existing_dir(path: &std::path::Path, flag: &str) -> anyhow::Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
     if !dir.is_dir() {
         bail!(
-            "--html {}: no such directory: {}",
+            "{flag} {}: no such directory: {}",
             path.display(),
             dir.display()
         );
     }
     if path.is_dir() {
-        bail!("--html {}: is a directory", path.display());
+        bail!("{flag} {}: is a directory", path.display());
     }
-    Ok(HtmlOut::File(path))
+    Ok(())
 }
 
 pub struct Report {
@@ -132,6 +140,18 @@ pub struct Check {
     pub common: Common,
     pub state: PathBuf,
     pub lock_timeout: std::time::Duration,
+    /// node_exporter textfile written after the run; its directory exists.
+    pub textfile: Option<PathBuf>,
+    pub per_org: bool,
+}
+
+pub struct Backfill {
+    pub common: Common,
+    /// Milliseconds between samples.
+    pub step: i64,
+    pub per_org: bool,
+    /// Labels added to every series.
+    pub labels: Vec<(String, String)>,
 }
 
 pub struct Top {
@@ -154,6 +174,7 @@ pub fn resolve(command: Command) -> anyhow::Result<Mode> {
         Command::Watch(a) => Mode::Watch(Box::new(watch(*a)?)),
         Command::Alerts(a) => Mode::Alerts(alerts(a)?),
         Command::Check(a) => Mode::Check(check(a)?),
+        Command::Backfill(a) => Mode::Backfill(backfill(a)?),
         Command::Top(a) => Mode::Top(top(a)?),
         Command::Config(a) => Mode::Config(config_show(a)?),
         Command::Simulate(a) => Mode::Simulate(a),
@@ -292,7 +313,9 @@ fn report(a: ReportArgs) -> anyhow::Result<Report> {
 fn events(a: EventsArgs) -> anyhow::Result<Events> {
     // The events stream depends on no configuration: the built-in defaults.
     let cfg = Config::default();
+    state_inputs(a.state.as_deref(), &a.input)?;
     let follow = a.follow_mode.then(|| LiveOptions {
+        state: a.state.clone(),
         follow: follow_options(&a.input, &a.follow),
         summary_every: None,
     });
@@ -303,17 +326,74 @@ fn events(a: EventsArgs) -> anyhow::Result<Events> {
     })
 }
 
-fn sinks(a: &SinkArgs) -> SinkOptions {
-    SinkOptions {
+fn sinks(a: &SinkArgs) -> anyhow::Result<SinkOptions> {
+    let mut seen = std::collections::BTreeSet::new();
+    for url in &a.alertmanager {
+        if url.trim().is_empty() {
+            bail!("--alertmanager: an empty URL (a stray comma?)");
+        }
+        if !seen.insert(url.trim_end_matches('/')) {
+            bail!("--alertmanager {url}: named twice");
+        }
+    }
+    let mut headers = Vec::new();
+    for h in &a.alertmanager_header {
+        headers.push(alertmanager_header(h)?);
+    }
+    if let Some(path) = &a.alertmanager_basic_auth_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("--alertmanager-basic-auth-file {}: {e}", path.display())
+        })?;
+        let line = text.lines().next().unwrap_or("").trim_end_matches('\r');
+        if !line.contains(':') || line.chars().any(char::is_control) {
+            bail!(
+                "--alertmanager-basic-auth-file {}: expected one line USER:PASSWORD",
+                path.display()
+            );
+        }
+        if headers
+            .iter()
+            .any(|(k, _): &(String, String)| k.eq_ignore_ascii_case("authorization"))
+        {
+            bail!(
+                "--alertmanager-basic-auth-file and an Authorization --alertmanager-header: one or the other"
+            );
+        }
+        headers.push((
+            "Authorization".to_owned(),
+            format!("Basic {}", crate::units::base64(line.as_bytes())),
+        ));
+    }
+    Ok(SinkOptions {
         human: !a.quiet,
         color: stdout_color(a.color),
         json: a.alerts_json.clone(),
         exec: a.exec.clone(),
         exec_timeout: a.exec_timeout.std(),
         exec_max: a.exec_max,
-        alertmanager: a.alertmanager.clone(),
+        alertmanagers: a.alertmanager.clone(),
+        alertmanager_headers: headers,
         alertmanager_interval: a.alertmanager_interval.std(),
+    })
+}
+
+/// `NAME: VALUE`: an HTTP header name (a token) and a value without control characters.
+fn alertmanager_header(h: &str) -> anyhow::Result<(String, String)> {
+    let Some((name, value)) = h.split_once(':') else {
+        bail!("--alertmanager-header {h:?}: expected 'NAME: VALUE'");
+    };
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if name.is_empty() || !name.chars().all(token) {
+        bail!("--alertmanager-header {h:?}: {name:?} is not a header name");
     }
+    let value = value.trim();
+    if value.chars().any(|c| c.is_control() && c != '\t') {
+        bail!("--alertmanager-header {name}: its value holds a control character");
+    }
+    if ["content-type", "content-length", "host"].contains(&name.to_ascii_lowercase().as_str()) {
+        bail!("--alertmanager-header {name}: gwmon sets that header itself");
+    }
+    Ok((name.to_owned(), value.to_owned()))
 }
 
 fn publish(a: &ExportArgs) -> PublishOptions {
@@ -325,15 +405,32 @@ fn publish(a: &ExportArgs) -> PublishOptions {
     }
 }
 
+/// `--state` resumes named files: not stdin, not globs; its directory exists.
+fn state_inputs(state: Option<&std::path::Path>, input: &InputArgs) -> anyhow::Result<()> {
+    let Some(p) = state else {
+        return Ok(());
+    };
+    if input.files.is_empty() || input.files.iter().any(|f| f == "-") {
+        bail!("--state follows files (it remembers where it stopped); name them, not stdin");
+    }
+    existing_dir(p, "--state")?;
+    if let Some(g) = input.files.iter().find(|f| f.contains(['*', '?', '['])) {
+        bail!("--state resumes the files named, not globs ({g}): name each file");
+    }
+    Ok(())
+}
+
 fn watch(a: WatchArgs) -> anyhow::Result<Watch> {
     let cfg = load_config(&a.config)?;
+    state_inputs(a.state.as_deref(), &a.input)?;
     Ok(Watch {
         common: common(&a.input, &a.pool, &cfg)?,
         live: LiveOptions {
             follow: follow_options(&a.input, &a.follow),
             summary_every: a.summary_every.map(|d| d.std()),
+            state: a.state.clone(),
         },
-        sinks: sinks(&a.sinks),
+        sinks: sinks(&a.sinks)?,
         publish: publish(&a.export),
     })
 }
@@ -352,10 +449,55 @@ fn check(a: CheckArgs) -> anyhow::Result<Check> {
         bail!("gwmon check reads files (it remembers where it stopped); name them");
     }
     let cfg = load_config(&a.config)?;
+    if let Some(t) = &a.textfile {
+        existing_dir(t, "--textfile")?;
+    }
     Ok(Check {
         common: common(&a.input, &a.pool, &cfg)?,
         state: a.state,
         lock_timeout: std::time::Duration::from_secs(a.lock_timeout),
+        textfile: a.textfile,
+        per_org: a.org_metrics,
+    })
+}
+
+/// The label names of gwmon's own series (an added label may not take one).
+const BACKFILL_OWN_LABELS: [&str; 8] = [
+    "le", "reason", "rule", "gateway", "outcome", "org", "input", "file",
+];
+
+fn backfill(a: BackfillArgs) -> anyhow::Result<Backfill> {
+    let cfg = load_config(&a.config)?;
+    let step = a.step.ms();
+    if step < 1000 || step % 1000 != 0 {
+        bail!("--step {}: a whole number of seconds, at least 1s", a.step);
+    }
+    let mut labels: Vec<(String, String)> = Vec::new();
+    for l in &a.labels {
+        let Some((k, v)) = l.split_once('=') else {
+            bail!("--label {l:?}: NAME=VALUE expected");
+        };
+        let valid = k.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !k.starts_with("__");
+        if !valid {
+            bail!(
+                "--label {l:?}: {k:?} is not a label name ([a-zA-Z_][a-zA-Z0-9_]*, no __ prefix)"
+            );
+        }
+        if BACKFILL_OWN_LABELS.contains(&k) {
+            bail!("--label {l:?}: gwmon's own series use the label {k:?}");
+        }
+        if labels.iter().any(|(x, _)| x == k) {
+            bail!("--label {l:?}: {k:?} given twice");
+        }
+        labels.push((k.to_owned(), v.to_owned()));
+    }
+    Ok(Backfill {
+        common: common(&a.input, &a.pool, &cfg)?,
+        step,
+        per_org: a.org_metrics,
+        labels,
     })
 }
 

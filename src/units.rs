@@ -16,4 +16,5 @@ pub mod time;
 
 pub use duration::Dur;
 pub use human::{human_secs, natural_cmp, pct, thousands};
+pub use size::base64;
 pub use time::{Millis, fmt_time};

@@ -7,6 +7,7 @@
 //! Failed posts are retried with exponential backoff (1 s doubling up to 60 s).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -31,18 +32,34 @@ struct Entry {
 const KEEP_RESOLVED: Duration = Duration::from_secs(300);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
+/// An Alertmanager URL this build can speak to: `http://HOST[:PORT][/PATH]`.
+pub fn check_url(base: &str) -> anyhow::Result<()> {
+    let rest = if let Some(r) = base.strip_prefix("http://") {
+        r
+    } else if base.starts_with("https://") {
+        anyhow::bail!(
+            "--alertmanager {base}: this build speaks plain http only; point it at a local http listener (or a TLS-terminating proxy)"
+        );
+    } else {
+        anyhow::bail!("--alertmanager {base}: expected an http:// URL");
+    };
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || host.contains(['@', ' ', '?', '#']) {
+        anyhow::bail!("--alertmanager {base}: expected http://HOST[:PORT]");
+    }
+    Ok(())
+}
+
 impl Client {
-    /// `base`: the Alertmanager URL (`http://host:9093`); `interval`: the resend interval.
-    pub fn new(base: &str, interval: Duration) -> anyhow::Result<Client> {
+    /// `base`: the Alertmanager URL (`http://host:9093`); `interval`: the resend interval;
+    /// `headers`: sent with every request.
+    pub fn new(
+        base: &str,
+        interval: Duration,
+        headers: Arc<Vec<(String, String)>>,
+    ) -> anyhow::Result<Client> {
+        check_url(base)?;
         let base = base.trim_end_matches('/').to_owned();
-        if !base.starts_with("http://") && !base.starts_with("https://") {
-            anyhow::bail!("--alertmanager {base}: expected an http:// URL");
-        }
-        if base.starts_with("https://") {
-            anyhow::bail!(
-                "--alertmanager {base}: this build speaks plain http only; point it at a local http listener (or a TLS-terminating proxy)"
-            );
-        }
         let url = format!("{base}/api/v2/alerts");
         let (tx, rx) = mpsc::channel::<Notification>();
         let handle = thread::spawn(move || {
@@ -86,11 +103,11 @@ impl Client {
                     continue;
                 }
                 let body = body(&entries, interval);
-                match agent
-                    .post(&url)
-                    .header("Content-Type", "application/json")
-                    .send(body.as_bytes())
-                {
+                let mut req = agent.post(&url).header("Content-Type", "application/json");
+                for (k, v) in headers.iter() {
+                    req = req.header(k, v);
+                }
+                match req.send(body.as_bytes()) {
                     Ok(_) => {
                         if failing {
                             eprintln!("gwmon: alertmanager {url}: reachable again");
@@ -135,8 +152,13 @@ impl Client {
         }
     }
 
-    /// Post the latest state once more and stop.
-    pub fn finish(mut self) {
+    /// Tell the client to post the latest state once more and stop (see [`Client::join`]).
+    pub fn close(&mut self) {
+        self.tx = None;
+    }
+
+    /// Wait for the last post (closing first if not done).
+    pub fn join(mut self) {
         self.tx = None;
         if let Some(h) = self.handle.take() {
             let _ = h.join();

@@ -56,8 +56,10 @@ pub struct SinkOptions {
     pub exec: Option<String>,
     pub exec_timeout: Duration,
     pub exec_max: usize,
-    /// An Alertmanager, and how often firing alerts are re-sent to it.
-    pub alertmanager: Option<String>,
+    /// Alertmanagers (each gets every alert), the headers sent to them, and how often firing
+    /// alerts are re-sent.
+    pub alertmanagers: Vec<String>,
+    pub alertmanager_headers: Vec<(String, String)>,
     pub alertmanager_interval: Duration,
 }
 
@@ -67,7 +69,7 @@ pub struct Sinks {
     pub human: Option<(Box<dyn Write + Send>, bool)>,
     pub json: Option<Box<dyn Write + Send>>,
     pub exec: Option<exec::Runner>,
-    pub alertmanager: Option<alertmanager::Client>,
+    pub alertmanagers: Vec<alertmanager::Client>,
 }
 
 impl Sinks {
@@ -94,8 +96,17 @@ impl Sinks {
         if let Some(cmd) = &o.exec {
             sinks.exec = Some(exec::Runner::new(cmd, o.exec_max, o.exec_timeout)?);
         }
-        if let Some(url) = &o.alertmanager {
-            sinks.alertmanager = Some(alertmanager::Client::new(url, o.alertmanager_interval)?);
+        // Every URL is checked before any client starts.
+        for url in &o.alertmanagers {
+            alertmanager::check_url(url)?;
+        }
+        let headers = std::sync::Arc::new(o.alertmanager_headers.clone());
+        for url in &o.alertmanagers {
+            sinks.alertmanagers.push(alertmanager::Client::new(
+                url,
+                o.alertmanager_interval,
+                std::sync::Arc::clone(&headers),
+            )?);
         }
         Ok(sinks)
     }
@@ -113,10 +124,18 @@ impl Sinks {
         if let Some(e) = &self.exec {
             e.run(n);
         }
-        if let Some(a) = &self.alertmanager {
+        for a in &self.alertmanagers {
             a.update(n);
         }
         Ok(())
+    }
+
+    /// Tell only the Alertmanagers (a restarted run: what still fires, already told to the
+    /// other sinks).
+    pub fn resync(&mut self, n: &Notification) {
+        for a in &self.alertmanagers {
+            a.update(n);
+        }
     }
 
     /// Let the command runs and the Alertmanager client finish their work.
@@ -124,8 +143,14 @@ impl Sinks {
         if let Some(e) = self.exec {
             e.finish();
         }
-        if let Some(a) = self.alertmanager {
-            a.finish();
+        // All told at once, then waited for: their last posts run side by side, so one that
+        // is down does not hold the others.
+        let mut clients = self.alertmanagers;
+        for a in &mut clients {
+            a.close();
+        }
+        for a in clients {
+            a.join();
         }
     }
 }

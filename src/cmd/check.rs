@@ -21,7 +21,7 @@ use crate::alert::{Engine, Monitor};
 use crate::atomic::write_atomic;
 use crate::decode::line_time;
 use crate::exit::Exit;
-use crate::export::plugin;
+use crate::export::{plugin, prometheus};
 use crate::pipeline::sanity;
 use crate::pipeline::session::Session;
 use crate::pool::Pool;
@@ -249,6 +249,11 @@ pub fn run(s: Check) -> anyhow::Result<Exit> {
             None => session.monitor.engine.input_watched(&name, wall_now()),
         }
         let input = session.states.remove(&(i as u32, None)).unwrap_or_default();
+        let counts = session.stats.inputs.entry(i as u32).or_default();
+        counts.offsets.clear();
+        if let Some((offset, _)) = last {
+            counts.offsets.insert(path.display().to_string(), offset);
+        }
         match last {
             Some((offset, line)) => {
                 marks.insert(
@@ -306,6 +311,23 @@ pub fn run(s: Check) -> anyhow::Result<Exit> {
     // counted its lines exactly once.
     let json = serde_json::to_vec(&state)?;
     write_atomic(&s.state, &json)?;
+    if let Some(path) = &s.textfile {
+        // The families of `watch --textfile`, at this run's clock.
+        let opts = prometheus::Options {
+            per_org: s.per_org,
+            wall: Some(wall),
+            ..Default::default()
+        };
+        let text = prometheus::render(
+            &state.pool,
+            Some(&state.engine),
+            &state.stats,
+            now,
+            prometheus::Format::Text,
+            &opts,
+        );
+        write_atomic(path, text.as_bytes())?;
+    }
     // An input that never yielded a lifecycle line (the wrong file, the wrong --format) makes
     // the figures worthless: UNKNOWN, not OK.
     let problems = sanity::warnings(&c.batch.names(), &state.stats, c.batch.read.format);

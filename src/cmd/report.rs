@@ -40,7 +40,10 @@ pub fn run(s: Report) -> anyhow::Result<Exit> {
                     &stats,
                     now,
                     prometheus::Format::Text,
-                    &prometheus::Options { per_org },
+                    &prometheus::Options {
+                        per_org,
+                        ..Default::default()
+                    },
                 )
                 .as_bytes(),
             )?;

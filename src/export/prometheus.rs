@@ -1,15 +1,24 @@
 //! Prometheus exposition of the pool (DESIGN.md §8): text format 0.0.4, or OpenMetrics 1.0 when
 //! the scraper asks for it. Counters, gauges and a histogram with buckets (never precomputed
 //! quantiles), so several gwmon instances sum correctly; every counter with a known label set
-//! is exported from the start, at 0. Label values from logs are escaped.
-
-use std::fmt::Write as _;
+//! is exported from the start, at 0. Label values from logs are escaped. The families render into
+//! a [`out::Sink`]: the text of one exposition, or (`backfill`) a [`timeline::Timeline`] of every
+//! step; [`process`] adds the exporter conventions, [`inputs`] what was read.
 
 use crate::alert::{Engine, Rule};
 use crate::event::{Millis, Reason};
 use crate::pool::{DURATION_BUCKETS_S, OUTCOMES, OrgStats, Pool, RESTART_BUCKETS_S};
 use crate::recognize::ReadStats;
 use crate::units::natural_cmp;
+
+mod inputs;
+pub mod out;
+pub mod process;
+pub mod timeline;
+
+#[cfg(test)]
+use out::escape_label;
+use out::{Kind, Sink, Text};
 
 /// Exposition format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,117 +31,23 @@ pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// Escape a label value: backslash, double quote and newline — after control and bidi
-/// characters from the logs are written as visible `\u{…}` text (an exposition is read on
-/// terminals too; the format itself has no escape for them).
-pub fn escape_label(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for c in v.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            // `\u{1b}`, its backslash escaped for the format.
-            c if crate::term::needs_escape(c) => {
-                out.push('\\');
-                out.push_str(&c.escape_unicode().to_string());
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn fmt_f64(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v}")
-    }
-}
-
-struct Out {
-    s: String,
-    fmt: Format,
-}
-
-impl Out {
-    /// A metric family header. Counters are named `…_total`; OpenMetrics names the family
-    /// without the suffix.
-    fn family(&mut self, name: &str, kind: &str, help: &str, unit: Option<&str>) {
-        let fam = if self.fmt == Format::OpenMetrics && kind == "counter" {
-            name.strip_suffix("_total").unwrap_or(name)
-        } else {
-            name
-        };
-        // HELP text: backslash and newline escaped (and, in OpenMetrics, double quotes).
-        let mut h = help.replace('\\', "\\\\").replace('\n', "\\n");
-        if self.fmt == Format::OpenMetrics {
-            h = h.replace('"', "\\\"");
-        }
-        let _ = writeln!(self.s, "# HELP {fam} {h}");
-        let _ = writeln!(self.s, "# TYPE {fam} {kind}");
-        if let (Format::OpenMetrics, Some(u)) = (self.fmt, unit) {
-            let _ = writeln!(self.s, "# UNIT {fam} {u}");
-        }
-    }
-
-    fn sample(&mut self, name: &str, labels: &[(&str, &str)], v: f64) {
-        self.s.push_str(name);
-        if !labels.is_empty() {
-            self.s.push('{');
-            for (i, (k, val)) in labels.iter().enumerate() {
-                if i > 0 {
-                    self.s.push(',');
-                }
-                let _ = write!(self.s, "{k}=\"{}\"", escape_label(val));
-            }
-            self.s.push('}');
-        }
-        let _ = writeln!(self.s, " {}", fmt_f64(v));
-    }
-
-    fn counter(&mut self, name: &str, help: &str, v: u64) {
-        self.family(name, "counter", help, None);
-        self.sample(name, &[], v as f64);
-    }
-
-    /// A histogram in seconds: `buckets` counts per bound, then +Inf (an empty slice when none
-    /// was recorded), and the sum in milliseconds.
-    fn histogram(&mut self, name: &str, help: &str, bounds: &[f64], buckets: &[u64], sum_ms: i128) {
-        self.family(name, "histogram", help, Some("seconds"));
-        let bucket = format!("{name}_bucket");
-        let mut cum = 0;
-        for (i, le) in bounds.iter().enumerate() {
-            cum += buckets.get(i).copied().unwrap_or(0);
-            self.sample(&bucket, &[("le", &fmt_f64(*le))], cum as f64);
-        }
-        let count: u64 = buckets.iter().sum();
-        self.sample(&bucket, &[("le", "+Inf")], count as f64);
-        self.sample(&format!("{name}_sum"), &[], sum_ms as f64 / 1000.0);
-        self.sample(&format!("{name}_count"), &[], count as f64);
-    }
-
-    fn gauge(&mut self, name: &str, help: &str, unit: Option<&str>, v: Option<f64>) {
-        if let Some(v) = v {
-            self.family(name, "gauge", help, unit);
-            self.sample(name, &[], v);
-        }
-    }
-}
-
 /// What to export besides the pool.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
     /// Per-organization series (bounded by `--max-orgs`).
     pub per_org: bool,
+    /// The standard `process_*` metrics of this process (a long-running exporter's `/metrics`;
+    /// not in a node_exporter textfile, where they would clash with node_exporter's own).
+    pub process: bool,
+    /// The wall clock of a live run, for how far reading lags behind each input
+    /// (`gwmon_input_read_lag_seconds`); None for a replay of history.
+    pub wall: Option<Millis>,
+    /// A replay of history sampled step by step (`backfill`): the families of this process
+    /// (its build, what it read) are left out.
+    pub history: bool,
+    /// The clock the event-time integrals are extended to (`backfill`'s step); None: the last
+    /// event (a live clock may run ahead of events still to be read).
+    pub integrals_at: Option<Millis>,
 }
 
 /// Render the exposition of `pool` (and `engine`'s alert states) at clock `now`.
@@ -144,10 +59,32 @@ pub fn render(
     fmt: Format,
     opts: &Options,
 ) -> String {
-    let mut o = Out {
+    let mut o = Text {
         s: String::with_capacity(8192),
         fmt,
     };
+    families(&mut o, pool, engine, read, now, opts);
+    if opts.process {
+        process::process_families(&mut o);
+    }
+    if fmt == Format::OpenMetrics {
+        o.s.push_str("# EOF\n");
+    }
+    o.s
+}
+
+/// Every family of the pool, the reads and the alert states, into `o`.
+pub fn families(
+    o: &mut dyn Sink,
+    pool: &Pool,
+    engine: Option<&Engine>,
+    read: &ReadStats,
+    now: Millis,
+    opts: &Options,
+) {
+    if !opts.history {
+        process::build_info(o);
+    }
     let c = &pool.counters;
     o.counter(
         "gwmon_gateway_allocation_attempts_total",
@@ -161,7 +98,7 @@ pub fn render(
     );
     o.family(
         "gwmon_gateway_allocation_failures_total",
-        "counter",
+        Kind::Counter,
         "Failed allocation attempts, by reason class.",
         None,
     );
@@ -201,17 +138,6 @@ pub fn render(
         "gwmon_pool_exhaustion_episodes_total",
         "Runs of no_gateway_available refusals not separated by a successful allocation.",
         c.exhaustion_episodes,
-    );
-    o.counter("gwmon_lines_read_total", "Log lines read.", read.lines);
-    o.counter(
-        "gwmon_follow_lost_total",
-        "Followed files rotated or truncated whose rest was found nowhere beside them (lines lost).",
-        read.lost,
-    );
-    o.counter(
-        "gwmon_lines_skipped_total",
-        "Lines that could hold a lifecycle record but could not be used.",
-        read.skipped,
     );
     o.counter(
         "gwmon_events_total",
@@ -277,67 +203,17 @@ pub fn render(
         &pool.duration_buckets,
         pool.durations.sum_ms,
     );
-    gateway_families(&mut o, pool);
+    gateway_families(o, pool);
+    integral_families(o, pool, opts.integrals_at.or(pool.now));
 
-    // Per input (bounded by the command line): what was read, and when its last line was.
-    let named: Vec<(&str, u64)> = read
-        .inputs
-        .values()
-        .filter(|c| !c.name.is_empty())
-        .map(|c| (c.name.as_str(), c.lines))
-        .collect();
-    if !named.is_empty() {
-        o.family(
-            "gwmon_input_lines_read_total",
-            "counter",
-            "Log lines read, per input (as named on the command line).",
-            None,
-        );
-        for (name, lines) in &named {
-            o.sample(
-                "gwmon_input_lines_read_total",
-                &[("input", name)],
-                *lines as f64,
-            );
-        }
-    }
-    // When each input gave its last line: as read live (the engine's clock of reads), else the
-    // time on its latest record (a replay of history).
-    let mut seen: Vec<(&str, f64)> = read
-        .inputs
-        .values()
-        .filter(|c| !c.name.is_empty())
-        .filter_map(|c| {
-            let live = engine
-                .and_then(|e| e.inputs().get(&c.name))
-                .filter(|s| s.line)
-                .map(|s| s.at);
-            live.or(c.last_time)
-                .map(|t| (c.name.as_str(), t as f64 / 1000.0))
-        })
-        .collect();
-    seen.sort_by(|a, b| a.0.cmp(b.0));
-    seen.dedup_by(|a, b| a.0 == b.0);
-    if !seen.is_empty() {
-        o.family(
-            "gwmon_input_last_line_timestamp_seconds",
-            "gauge",
-            "When the last line was read from each input (time() minus it: how long the log has been silent).",
-            Some("seconds"),
-        );
-        for (name, t) in seen {
-            o.sample(
-                "gwmon_input_last_line_timestamp_seconds",
-                &[("input", name)],
-                t,
-            );
-        }
+    if !opts.history {
+        inputs::read_families(o, read, engine, opts.wall);
     }
 
     if let Some(engine) = engine {
         o.family(
             "gwmon_alert_state",
-            "gauge",
+            Kind::Gauge,
             "State of each alert rule: 0 inactive, 1 pending, 2 firing.",
             None,
         );
@@ -375,7 +251,7 @@ pub fn render(
             ),
         ];
         for (name, help, unit, get) in families {
-            o.family(name, "counter", help, unit);
+            o.family(name, Kind::Counter, help, unit);
             for (org, st) in &orgs {
                 o.sample(name, &[("org", org)], get(st));
             }
@@ -402,14 +278,10 @@ pub fn render(
                 |s| s.held_ms as f64 / 1000.0,
             ),
         ] {
-            o.family(name, "counter", help, unit);
+            o.family(name, Kind::Counter, help, unit);
             o.sample(name, &[], get(&pool.other));
         }
     }
-    if fmt == Format::OpenMetrics {
-        o.s.push_str("# EOF\n");
-    }
-    o.s
 }
 
 /// Gateways exported one by one (in name order); the others are summed in `…_folded_…`.
@@ -417,20 +289,25 @@ pub const MAX_EXPORTED_GATEWAYS: usize = 256;
 
 /// The gateways: per gateway (bounded), and what their own logs tell (only when read, so an
 /// unknown figure is absent rather than 0).
-fn gateway_families(o: &mut Out, pool: &Pool) {
+fn gateway_families(o: &mut dyn Sink, pool: &Pool) {
     let g = &pool.gateways;
     let mut names: Vec<&String> = g.by_name.keys().collect();
     names.sort_by(|a, b| natural_cmp(a, b));
     let (shown, folded) = names.split_at(names.len().min(MAX_EXPORTED_GATEWAYS));
     let name = "gwmon_pool_member_allocations_total";
-    o.family(name, "counter", "Allocations, per gateway container.", None);
+    o.family(
+        name,
+        Kind::Counter,
+        "Allocations, per gateway container.",
+        None,
+    );
     for n in shown {
         o.sample(name, &[("gateway", n)], g.by_name[*n].allocations as f64);
     }
     let name = "gwmon_pool_member_allocation_failures_total";
     o.family(
         name,
-        "counter",
+        Kind::Counter,
         "Failed start-ups after an allocation, per gateway container and reason.",
         None,
     );
@@ -470,7 +347,7 @@ fn gateway_families(o: &mut Out, pool: &Pool) {
     let name = "gwmon_gateway_recycling_handouts_total";
     o.family(
         name,
-        "counter",
+        Kind::Counter,
         "Allocations of gateways still restarting, by outcome of the start-up (gateway-side logs).",
         None,
     );
@@ -492,6 +369,31 @@ fn gateway_families(o: &mut Out, pool: &Pool) {
     );
 }
 
+/// The event-time integrals as counters, so PromQL gets exact time-weighted figures:
+/// `rate(gwmon_pool_allocated_gateway_seconds_total[1h]) / gwmon_pool_gateways` is the
+/// utilization over the hour weighted by time (`avg_over_time` weights samples instead).
+fn integral_families(o: &mut dyn Sink, pool: &Pool, at: Option<Millis>) {
+    let (allocated, orphaned, exhausted) = at.map_or((0, 0, 0), |t| pool.integrals_at(t));
+    o.counter_f(
+        "gwmon_pool_allocated_gateway_seconds_total",
+        "Gateways allocated times seconds, in event time (orphaned ones excluded): rate() of it is the mean number allocated.",
+        "seconds",
+        allocated as f64 / 1000.0,
+    );
+    o.counter_f(
+        "gwmon_pool_orphaned_gateway_seconds_total",
+        "Gateways held by orphaned allocations times seconds, in event time.",
+        "seconds",
+        orphaned as f64 / 1000.0,
+    );
+    o.counter_f(
+        "gwmon_pool_exhausted_seconds_total",
+        "Seconds with no gateway available (pool size known), in event time.",
+        "seconds",
+        exhausted as f64 / 1000.0,
+    );
+}
+
 /// Pick the format from an HTTP Accept header.
 pub fn negotiate(accept: Option<&str>) -> Format {
     match accept {
@@ -506,11 +408,11 @@ mod tests {
 
     #[test]
     fn help_text_is_escaped() {
-        let mut o = Out {
+        let mut o = Text {
             s: String::new(),
             fmt: Format::OpenMetrics,
         };
-        o.family("m", "gauge", "a \"quoted\" back\\slash\nline", None);
+        o.family("m", Kind::Gauge, "a \"quoted\" back\\slash\nline", None);
         assert_eq!(
             o.s.lines().next().unwrap(),
             r#"# HELP m a \"quoted\" back\\slash\nline"#
@@ -531,7 +433,7 @@ mod tests {
             &ReadStats::default(),
             0,
             Format::Text,
-            &Options { per_org: false },
+            &Options::default(),
         );
         assert!(text.contains(
             "gwmon_gateway_allocation_failures_total{reason=\"no_gateway_available\"} 0\n"
@@ -548,7 +450,7 @@ mod tests {
             &ReadStats::default(),
             0,
             Format::OpenMetrics,
-            &Options { per_org: false },
+            &Options::default(),
         );
         assert!(om.contains("# TYPE gwmon_gateway_allocations counter\n"));
         assert!(om.ends_with("# EOF\n"));

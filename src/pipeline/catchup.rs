@@ -89,6 +89,7 @@ pub fn open(
         into.lines += c.lines;
         into.events += c.events;
         into.skipped += c.skipped;
+        into.bytes += c.bytes;
         if into.sample.is_none() {
             into.sample = c.sample;
         }

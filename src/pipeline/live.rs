@@ -7,6 +7,7 @@
 //! second, so a lasting condition fires even when no line arrives (DESIGN.md §5).
 
 use std::io;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -55,6 +56,8 @@ pub struct LiveOptions {
     pub follow: FollowOptions,
     /// Tell the pool line at this interval (also on SIGUSR1).
     pub summary_every: Option<Duration>,
+    /// Keep the run's state in this file and resume from it (`watch --state`).
+    pub state: Option<PathBuf>,
 }
 
 /// What a live run has to tell; the command decides where it goes (stderr, a dashboard).
@@ -115,13 +118,53 @@ pub fn follow(
     // not notified, until then.
     let mut notes = Vec::new();
     session.monitor.engine.notify = false;
-    let mut live = super::catchup::open(batch, &opts.follow, &mut session, &mut notes, on_event)?;
+    let mut state = match &opts.state {
+        Some(p) => Some(super::state::StateFile::open(p)?),
+        None => None,
+    };
+    let resumed = state.as_ref().is_some_and(|s| s.resuming());
+    // With --state, events wait for the save that covers their lines before they are emitted.
+    let mut pending: Vec<Event> = Vec::new();
+    let mut live = match state.as_mut().filter(|s| s.resuming()) {
+        // Where the last run stopped: its unread rest first; what it changes is new, and told.
+        Some(st) => {
+            let mut say = |s: String| tell(Tell::Status(format!("gwmon: {}", escape(&s))));
+            let (live, firing) = st.resume(
+                batch,
+                &opts.follow,
+                &mut session,
+                &mut notes,
+                &mut pending,
+                &mut say,
+            )?;
+            // The Alertmanagers hear again of what still fires (they keep no state).
+            for n in &firing {
+                sinks.resync(n);
+            }
+            for d in session.take_diagnostics() {
+                tell(Tell::Diagnostic(&d));
+            }
+            // Saved before anything is told or emitted: a kill after this repeats nothing.
+            st.save(&session, &live, true)?;
+            for n in notes.drain(..) {
+                sinks.send(&n)?;
+            }
+            for ev in pending.drain(..) {
+                on_event(&ev, &session.names)?;
+            }
+            live
+        }
+        None => super::catchup::open(batch, &opts.follow, &mut session, &mut notes, on_event)?,
+    };
+    live.record_offsets(&mut session.stats);
     notes.clear();
-    let mut catching_up = !live.is_stdin() && opts.follow.from_start;
+    let mut catching_up = !resumed && !live.is_stdin() && opts.follow.from_start;
     session.monitor.engine.notify = !catching_up;
     let summary_every = opts.summary_every;
     let mut next_summary = summary_every.map(|d| Instant::now() + d);
     let mut errored = false;
+    // The newest record read is current (within a minute of the wall clock).
+    let mut recent = false;
     loop {
         if signals.stop.load(Ordering::Relaxed) {
             break;
@@ -149,7 +192,17 @@ pub fn follow(
             break; // stdin closed
         };
         let idle = chunks.is_empty();
-        session.ingest(chunks, &mut notes, on_event)?;
+        if state.is_some() {
+            session.ingest(chunks, &mut notes, &mut |ev, _| {
+                pending.push(ev.clone());
+                Ok(())
+            })?;
+        } else {
+            session.ingest(chunks, &mut notes, on_event)?;
+        }
+        if !idle || !fnotes.is_empty() {
+            live.record_offsets(&mut session.stats);
+        }
         for d in session.take_diagnostics() {
             tell(Tell::Diagnostic(&d));
         }
@@ -179,18 +232,52 @@ pub fn follow(
             let m = &mut session.monitor;
             notes.extend(m.engine.announce(now, &m.pool));
         }
+        if !idle {
+            let newest = session
+                .stats
+                .inputs
+                .values()
+                .filter_map(|c| c.last_time)
+                .max();
+            recent = newest.is_some_and(|t| t >= wall_now() - 60_000);
+        }
         if !catching_up {
             session.tick(&mut notes);
+            // The exported integrals run with the live clock once what is read is live: files
+            // after their catch-up, stdin once its lines are current (a history piped in is
+            // integrated in its own time). They never go back.
+            if !live.is_stdin() || recent {
+                let clock = session.clock();
+                session.monitor.pool.integrate_to(clock);
+            }
         }
+        // With --state, what is told and published is saved first: a kill loses progress, but
+        // a restart neither tells a transition again nor shows a counter lower than was seen.
+        let force = !notes.is_empty() || !pending.is_empty();
+        let saved = match state.as_mut().map(|s| s.save(&session, &live, force)) {
+            None => true,
+            Some(Ok(written)) => written,
+            Some(Err(err)) => {
+                tell(Tell::PublishError(&err));
+                false
+            }
+        };
         for n in notes.drain(..) {
             sinks.send(&n)?;
         }
-        if let Some(Err(err)) = publisher
-            .as_mut()
-            .map(|p| p.publish(&session.monitor, &session.stats, session.clock(), false))
+        for ev in pending.drain(..) {
+            on_event(&ev, &session.names)?;
+        }
+        if saved
+            && let Some(Err(err)) = publisher
+                .as_mut()
+                .map(|p| p.publish(&session.monitor, &session.stats, session.clock(), false))
         {
             tell(Tell::PublishError(&err));
         }
+    }
+    if let Some(s) = &mut state {
+        s.save(&session, &live, true)?;
     }
     if let Some(p) = &mut publisher {
         p.publish(&session.monitor, &session.stats, session.clock(), true)?;

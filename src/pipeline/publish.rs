@@ -83,11 +83,18 @@ impl Publisher {
         if !due {
             return Ok(());
         }
-        let opts = Options {
+        // The endpoint adds the process metrics; the textfile leaves them to node_exporter.
+        let file_opts = Options {
             per_org: self.per_org,
+            wall: Some(crate::units::time::wall_now()),
+            ..Default::default()
         };
-        let text = render(&m.pool, Some(&m.engine), stats, now, Format::Text, &opts);
+        let opts = Options {
+            process: true,
+            ..file_opts
+        };
         if let Some(shared) = &self.shared {
+            let text = render(&m.pool, Some(&m.engine), stats, now, Format::Text, &opts);
             let om = render(
                 &m.pool,
                 Some(&m.engine),
@@ -97,7 +104,7 @@ impl Publisher {
                 &opts,
             );
             let p = Arc::new(Published {
-                text: text.clone(),
+                text,
                 openmetrics: om,
                 silent: m.engine.silent_inputs(),
             });
@@ -111,6 +118,14 @@ impl Publisher {
                     .last_textfile
                     .is_none_or(|t| t.elapsed() >= self.textfile_every);
             if tdue {
+                let text = render(
+                    &m.pool,
+                    Some(&m.engine),
+                    stats,
+                    now,
+                    Format::Text,
+                    &file_opts,
+                );
                 write_atomic(path, text.as_bytes())?;
                 self.last_textfile = Some(Instant::now());
             }

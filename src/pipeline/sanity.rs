@@ -131,7 +131,7 @@ mod tests {
                 events,
                 skipped,
                 sample: Some(sample.into()),
-                last_time: None,
+                ..Default::default()
             },
         );
         s

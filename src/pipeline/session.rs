@@ -61,6 +61,21 @@ impl LiveSource {
         }
     }
 
+    /// Record where reading goes on in each file followed now, per input (files no longer
+    /// followed are dropped, so the map stays bounded).
+    pub fn record_offsets(&self, stats: &mut ReadStats) {
+        let LiveSource::Files(f) = self else {
+            return;
+        };
+        for c in stats.inputs.values_mut() {
+            c.offsets.clear();
+        }
+        for (input, path, offset) in f.positions() {
+            let c = stats.inputs.entry(input).or_default();
+            c.offsets.insert(path.display().to_string(), offset);
+        }
+    }
+
     /// New chunks and notes; `None` when the input has ended (stdin closed).
     pub fn wait(
         &mut self,
@@ -153,7 +168,7 @@ pub struct Session {
     pub per_file: bool,
     pub stats: ReadStats,
     /// Per input: the file being read now (for `source` and messages).
-    names: Vec<String>,
+    pub names: Vec<String>,
     /// Per input: its name as given (a path or a glob), for `log_silent` and the input metrics.
     given: Vec<String>,
     /// What the reads found to tell (skipped lines), until taken.

@@ -64,8 +64,10 @@ impl Output<'_> {
     pub fn chunk(&mut self, scanned: &mut Scanned, overlong: &[u64]) {
         let lines = scanned.lines + overlong.len() as u64;
         self.stats.lines += lines;
+        let bytes = scanned.bytes;
         let c = self.counts();
         c.lines += lines;
+        c.bytes += bytes;
         if c.sample.is_none() {
             c.sample = scanned.sample.take();
         }

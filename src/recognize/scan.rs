@@ -65,6 +65,8 @@ pub struct Hit {
 pub struct Scanned {
     /// Physical lines in the chunk.
     pub lines: u64,
+    /// Bytes in the chunk.
+    pub bytes: u64,
     /// The start of the chunk's first non-empty line, to tell what kind of log it is.
     pub sample: Option<String>,
     pub hits: Vec<Hit>,
@@ -101,6 +103,7 @@ impl Scanner {
     pub fn scan(&mut self, data: &[u8], first_line: u64) -> Scanned {
         let mut out = Scanned {
             sample: sample(data),
+            bytes: data.len() as u64,
             ..Scanned::default()
         };
         let mut pos = 0; // always at a line start

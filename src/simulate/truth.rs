@@ -76,8 +76,9 @@ pub struct Truth {
     cur_orph: u32,
     peak: u32,
     last_change: i64,
-    /// ∫ allocated dt, in gateway·ms.
+    /// ∫ allocated dt, in gateway·ms, in all and per UTC day.
     alloc_integral: i128,
+    alloc_per_day: BTreeMap<i64, i128>,
     exhausted_ms: i64,
     durations_ms: Vec<i64>,
     episodes: u64,
@@ -139,6 +140,7 @@ impl Truth {
             peak: 0,
             last_change: 0,
             alloc_integral: 0,
+            alloc_per_day: BTreeMap::new(),
             exhausted_ms: 0,
             durations_ms: Vec::new(),
             episodes: 0,
@@ -180,6 +182,14 @@ impl Truth {
         let dt = t - self.last_change;
         if dt > 0 {
             self.alloc_integral += i128::from(self.cur_alloc) * i128::from(dt);
+            let mut from = self.last_change;
+            while from < t && self.cur_alloc > 0 {
+                let day = from.div_euclid(DAY);
+                let to = t.min((day + 1) * DAY);
+                *self.alloc_per_day.entry(day).or_default() +=
+                    i128::from(self.cur_alloc) * i128::from(to - from);
+                from = to;
+            }
             if i64::from(self.pool_size) - i64::from(self.cur_alloc) - i64::from(self.cur_orph) <= 0
             {
                 self.exhausted_ms += dt;
@@ -591,6 +601,14 @@ impl Truth {
             },
             gateways: self.gateways_section(),
             anomalies: Anomalies::default(),
+            per_day_utilization: this
+                .alloc_per_day
+                .iter()
+                .map(|(day, ms)| DayUtilization {
+                    start: fmt_ms(day * DAY),
+                    allocated_gateway_s: *ms as f64 / 1000.0,
+                })
+                .collect(),
             expected_alerts: self
                 .incidents
                 .iter()

@@ -319,6 +319,30 @@ impl Follower {
             .collect()
     }
 
+    /// Where reading goes on in each plain file followed now (the end of its last complete
+    /// line): (input, path, offset).
+    pub fn positions(&self) -> Vec<(u32, PathBuf, u64)> {
+        self.entries
+            .iter()
+            .filter_map(|e| {
+                let g = e.current.as_ref()?;
+                (!g.compressed()).then(|| (e.input, e.path.clone(), g.position().0))
+            })
+            .collect()
+    }
+
+    /// Where a later run resumes each plain file followed now: (input, path, consumed offset,
+    /// next line, identity, first bytes).
+    pub fn resume_points(&self) -> Vec<(u32, PathBuf, u64, u64, FileId, Vec<u8>)> {
+        self.entries
+            .iter()
+            .filter_map(|e| {
+                let (off, line, id, head) = e.current.as_ref()?.resume_point()?;
+                Some((e.input, e.path.clone(), off, line, id, head))
+            })
+            .collect()
+    }
+
     /// Wait up to `timeout` for new data; return the chunks and notes available (possibly
     /// none). Blocks on the watcher's events (or sleeps the poll interval) meanwhile. The only
     /// error is the inotify limit being reached (the message suggests `--poll`).

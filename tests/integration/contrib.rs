@@ -228,10 +228,16 @@ fn dashboard_uses_only_exported_metrics_and_recording_rules() {
         ),
         "gwmon report --prometheus",
     );
-    let exported: BTreeSet<String> = parse_exposition(&text, false)
+    let mut exported: BTreeSet<String> = parse_exposition(&text, false)
         .into_iter()
         .map(|x| x.name)
         .collect();
+    // … what only a live run exports (the read lag, the process metrics) …
+    let (mut watch, addr) = crate::prometheus::start_watch(&["--from-start", s(&sim)]);
+    let live = crate::prometheus::caught_up(&addr, line_count(&sim));
+    sigterm(&watch.0);
+    assert!(wait_exit(&mut watch.0, 10).success());
+    exported.extend(parse_exposition(&live, false).into_iter().map(|x| x.name));
     // … and the recording rules.
     let rules_text = std::fs::read_to_string(contrib("prometheus/gwmon.rules.yml")).unwrap();
     let recorded: BTreeSet<String> = rules_text
@@ -265,6 +271,10 @@ fn dashboard_uses_only_exported_metrics_and_recording_rules() {
         "gwmon_gateway_oldest_open_allocation_age_seconds",
         "instance:gwmon_gateway_allocations:increase1h",
         "instance:gwmon_pool_utilization:avg24h",
+        "gwmon_pool_allocated_gateway_seconds_total",
+        "gwmon_pool_exhausted_seconds_total",
+        "gwmon_input_read_lag_seconds",
+        "gwmon_input_read_bytes_total",
     ] {
         assert!(used.contains(m), "no panel shows {m}");
     }
@@ -394,10 +404,18 @@ fn systemd_unit_runs_a_valid_gwmon_command() {
                 .find_map(|a| a.strip_prefix("--listen=").map(str::to_owned))
         });
     assert_eq!(listen.as_deref(), Some("127.0.0.1:9464"), "{args:?}");
-    for want in ["--from-start", "/var/log/ganymede.log"] {
+    for want in ["--from-start", "/var/log/ganymede.log", "--state"] {
         assert!(args.iter().any(|a| a == want), "ExecStart lacks {want}");
     }
+    // The state lives in the unit's StateDirectory (writable under ProtectSystem=strict).
+    let state = args
+        .iter()
+        .position(|a| a == "--state")
+        .and_then(|i| args.get(i + 1))
+        .unwrap();
+    assert!(state.starts_with("/var/lib/gwmon/"), "{state}");
     for key in [
+        "StateDirectory=gwmon",
         "DynamicUser=yes",
         "ProtectSystem=strict",
         "ReadOnlyPaths=",
@@ -420,8 +438,9 @@ fn systemd_unit_runs_a_valid_gwmon_command() {
         served.starts_with("127.0.0.1:") && !served.starts_with("127.0.0.1:9464/"),
         "gwmon serves {served}, not the address given with --listen"
     );
-    // The log was read (only the log: no other argument taken for a file).
+    // The log was read (only the log: no other argument taken for a file), the state saved.
     assert!(err.contains("1 allocated"), "{err}");
+    assert!(dir.path().join("watch.json").is_file(), "the state file");
 
     // systemd itself accepts the unit (every key known, every value valid), when it is here.
     let Some(analyze) = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"]
@@ -483,7 +502,7 @@ fn crontab_runs_valid_gwmon_commands() {
     let entries = cron_entries(&tab);
     let check = entries
         .iter()
-        .find(|(c, _, cmd)| !c && cmd.contains("gwmon check"))
+        .find(|(c, _, cmd)| !c && cmd.contains("gwmon check") && !cmd.contains("--textfile"))
         .expect("an active `gwmon check` entry");
     assert!(
         tab.lines()
@@ -571,15 +590,19 @@ fn crontab_runs_valid_gwmon_commands() {
         "{out:?}"
     );
 
-    // The textfile variant's gwmon command.
+    // The textfile variant's gwmon command: the same check, writing the textfile too.
     let words: Vec<String> = textfile.2.split_whitespace().map(str::to_owned).collect();
     let args = gwmon_args(&words);
-    assert_eq!(args[0], "watch");
+    assert_eq!(args[0], "check");
     assert!(args.iter().any(|a| a == "--textfile"));
     let out = run_like(&args, dir.path(), &log);
-    assert!(out.status.success(), "{out:?}");
     assert!(
-        dir.path().join("gwmon.prom").is_file(),
-        "the textfile is written"
+        String::from_utf8_lossy(&out.stdout).starts_with("GWMON OK - "),
+        "{out:?}"
+    );
+    let prom = std::fs::read_to_string(dir.path().join("gwmon.prom")).expect("the textfile");
+    assert!(
+        prom.contains("gwmon_gateway_allocations_total 1\n"),
+        "{prom}"
     );
 }

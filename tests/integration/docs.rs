@@ -54,8 +54,18 @@ fn man_page_describes_every_metric() {
         .nth(1)
         .and_then(|s| s.split("\n.SH ").next())
         .expect("a METRICS section");
-    let src = std::fs::read_to_string(repo().join("src/export/prometheus.rs")).unwrap();
-    let code = src.split("#[cfg(test)]").next().unwrap();
+    // The exposition module and its submodules.
+    let mut files = vec![repo().join("src/export/prometheus.rs")];
+    for e in std::fs::read_dir(repo().join("src/export/prometheus")).unwrap() {
+        files.push(e.unwrap().path());
+    }
+    let mut code = String::new();
+    for f in files {
+        let src = std::fs::read_to_string(&f).unwrap();
+        // Up to its unit tests (`#[cfg(test)]` followed by `mod tests`).
+        let end = src.find("#[cfg(test)]\nmod tests").unwrap_or(src.len());
+        code.push_str(&src[..end]);
+    }
     let mut names = BTreeSet::new();
     for (i, _) in code.match_indices("\"gwmon_") {
         let rest = &code[i + 1..];

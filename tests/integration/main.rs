@@ -2,12 +2,15 @@
 // Tests may unwrap: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod alertmanager_ha;
+mod backfill;
 mod bad_input;
 mod check;
 mod common;
 mod contrib;
 mod docs;
 mod endpoint;
+mod exporter;
 mod faults;
 mod hostile;
 mod html;
@@ -16,6 +19,7 @@ mod model;
 mod prometheus;
 mod readme;
 mod replay;
+mod restart;
 mod simulated;
 mod top;
 mod trust;

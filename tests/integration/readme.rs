@@ -161,6 +161,15 @@ const PLANS: &[(&str, &str, Plan)] = &[
     ("README.md", "mkdir -p /var/lib/gwmon", Plan::Run(&[])),
     (
         "README.md",
+        "START=$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+        Plan::NotRun(
+            "run by backfill::adopting_gwmon_on_a_running_system: the same watch, backfill and \
+             promtool command lines with the test's paths, and a fresh Prometheus started on the \
+             blocks in place of systemctl",
+        ),
+    ),
+    (
+        "README.md",
         "flock -n /var/lib/gwmon/watch.lock",
         Plan::Recipe("recipes::textfile_recipe_feeds_node_exporter"),
     ),

@@ -325,9 +325,13 @@ fn a_log_that_stops_growing_fires_log_silent_and_healthz_says_503() {
         let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
         f.write_all(text.as_bytes()).unwrap();
     };
-    // Up and following (it starts at the end of the file) before the first line.
+    // Up and following (it starts at the end of the file) before the first line: the offset
+    // gauge is published once the file is open (the endpoint is served before that).
     wait_for(10, "gwmon serving", || {
         http_get(&addr, "/healthz").filter(|(c, _)| *c == 200)
+    });
+    wait_for(10, "gwmon following the file", || {
+        http_get(&addr, "/metrics").filter(|(_, m)| m.contains("gwmon_input_offset_bytes{"))
     });
     write(&line(&now_iso(), "INFO", "HTTP", "GET /health 200"));
     let firing = expect_line(&rx, "FIRING");

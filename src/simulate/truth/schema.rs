@@ -18,6 +18,15 @@ pub struct Report {
     /// Not a report key: the alerts gwmon's default rules must raise for the incidents
     /// (refusals, orphans), as the simulator knows them.
     pub expected_alerts: Vec<ExpectedAlert>,
+    /// Not a report key: Σ allocated × seconds per UTC day (days with an allocation), for the
+    /// exact per-day utilization (`gwmon backfill`'s integral counter is checked against it).
+    pub per_day_utilization: Vec<DayUtilization>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct DayUtilization {
+    pub start: String,
+    pub allocated_gateway_s: f64,
 }
 
 #[derive(Serialize, Debug, Clone)]

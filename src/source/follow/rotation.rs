@@ -187,6 +187,29 @@ impl Generation {
         (self.framer.get_ref().offset, self.framer.next_line)
     }
 
+    /// Where a later run resumes this file: the end of the last complete line consumed, the
+    /// number of the next line, and the file's identity and first bytes (read from the open
+    /// file, not its path, which may name another file by now).
+    pub(super) fn resume_point(&self) -> Option<(u64, u64, FileId, Vec<u8>)> {
+        use std::os::unix::fs::FileExt;
+        if self.compressed() {
+            return None;
+        }
+        let m = self.file().metadata().ok()?;
+        let mut head = vec![0; (m.len() as usize).min(crate::source::identity::HEAD)];
+        let mut got = 0;
+        while got < head.len() {
+            match self.file().read_at(&mut head[got..], got as u64) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return None,
+            }
+        }
+        head.truncate(got);
+        Some((self.framer.consumed, self.framer.next_line, self.id, head))
+    }
+
     pub(super) fn nlink(&self) -> u64 {
         self.file().metadata().map_or(0, |m| m.nlink())
     }
