@@ -305,6 +305,10 @@ fn events_follow_state_emits_every_event_once_across_kills() {
     // A last run reads whatever the kills left unread, then ends on SIGTERM.
     let sink = std::fs::OpenOptions::new().append(true).open(&out).unwrap();
     let err = dir.path().join("last.err");
+    // (Its state is saved once it runs: taken before it starts, or a save before this look
+    // would go unseen.)
+    let mtime = || std::fs::metadata(&state).and_then(|m| m.modified()).ok();
+    let before = mtime();
     let mut last = Proc(
         gwmon()
             .args(["events", "--follow", "--no-pool-status"])
@@ -316,8 +320,6 @@ fn events_follow_state_emits_every_event_once_across_kills() {
             .unwrap(),
     );
     // (Running once it has saved its state: its first loop; then every event is out.)
-    let mtime = || std::fs::metadata(&state).and_then(|m| m.modified()).ok();
-    let before = mtime();
     wait_for(30, "every event emitted", || {
         let n = std::fs::read_to_string(&out).unwrap().lines().count();
         (n >= want.len() && mtime() != before).then_some(())
