@@ -2,6 +2,7 @@
 //! shown with -v); missing files are errors naming the file; a closed stdout ends quietly.
 
 use std::io::{Read, Write};
+use std::process::Stdio;
 
 use crate::common::*;
 
@@ -200,4 +201,77 @@ fn a_character_across_the_prefix_window_end_is_survived() {
     data.extend(alloc_cycle(ORG_B, 2, 61, 30).as_bytes());
     let (r, _) = report_stdin(&data, &["--pool-size", "4"]);
     assert_eq!(r["allocations"]["allocated"], 2);
+}
+
+/// Fuzzing regression (fuzz/regressions/pool-timestamp-in-year-8677.log): one line stamped in
+/// the year 8677 after a firing alert made every replay evaluate a repeat every 4 h up to it —
+/// `report` and `alerts` ran without end and grew out of memory. Each must end (a hang is
+/// killed after a minute and fails the test), with the far line counted.
+#[test]
+fn a_line_stamped_thousands_of_years_ahead_ends_every_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("jump.log");
+    let mut text = String::new();
+    for i in 0..9 {
+        text.push_str(&line(
+            "2026-03-04T09:15:02.118Z",
+            "INFO",
+            "GATEWAY_ALLOC",
+            &format!("Starting gateway for org o{i}"),
+        ));
+        text.push_str(&line(
+            "2026-03-04T09:15:02.140Z",
+            "ERROR",
+            "GATEWAY_ALLOC",
+            &format!("Failed to start gateway for org o{i}: \"no_gateway_available\""),
+        ));
+    }
+    text.push_str(&line(
+        "8677-03-04T09:15:02.118Z",
+        "INFO",
+        "GATEWAY_ALLOC",
+        "Starting gateway for org far",
+    ));
+    std::fs::write(&log, text).unwrap();
+    for args in [
+        vec!["report", "--json", "--pool-size", "8"],
+        vec!["alerts", "--repeats", "--pool-size", "8"],
+        vec!["events"],
+    ] {
+        let mut child = gwmon()
+            .args(&args)
+            .arg(&log)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = std::io::Read::read_to_string(&mut std::io::BufReader::new(out), &mut s);
+            s
+        });
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let status = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break st;
+            }
+            if std::time::Instant::now() > end {
+                let _ = child.kill();
+                panic!("{args:?} still running after a minute");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let stdout = reader.join().unwrap();
+        assert!(status.success(), "{args:?}: {status:?}");
+        assert!(
+            stdout.len() < 10 << 20,
+            "{args:?}: {} bytes of output",
+            stdout.len()
+        );
+        if args[0] == "report" {
+            let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+            assert_eq!(v["allocations"]["attempts"], 10, "{v}");
+        }
+    }
 }
