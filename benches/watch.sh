@@ -216,7 +216,8 @@ def pct(sorted_xs, p):
 def latency():
     path = os.path.join(WORK, "latency.log")
     open(path, "w").close()
-    w = Watch(path, ["--pool-size", "1"])
+    # Every transition notified (the default keep_firing_for holds an incident for 2 h).
+    w = Watch(path, ["--pool-size", "1", "--set", "alerts.pool_exhausted.keep_firing_for=0s"])
     w.ready()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND)
     writes = []
@@ -309,7 +310,7 @@ def throughput():
     alerts = open(os.path.join(WORK, "throughput.alerts"), "w+b")
     # Alert lines go to a file (the data fires alerts), except that the marker's FIRING must be
     # seen as soon as it is written: gwmon's stdout goes through a pipe read by a thread.
-    w = Watch(path, ["--pool-size", "8"])
+    w = Watch(path, ["--pool-size", "8", "--set", "alerts.pool_exhausted.keep_firing_for=0s"])
     w.ready()
     polls = []  # (time, lines processed), from SIGUSR1
 
