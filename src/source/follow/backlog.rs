@@ -190,6 +190,22 @@ impl Follower {
         }
     }
 
+    /// A sibling of entry `i`'s path changed after `since`, holds data and was never opened:
+    /// a generation the writer moved on to (the path names `new`, which is not it).
+    pub(super) fn newer_generation_beside(&self, i: usize, since: SystemTime, new: FileId) -> bool {
+        siblings(&self.entries[i].path).into_iter().any(|(p, m)| {
+            let id = FileId::of(&m);
+            id != new
+                && m.len() > 0
+                && m.modified().is_ok_and(|t| t >= since)
+                && !self.was_seen(id, &p)
+                && !self
+                    .entries
+                    .iter()
+                    .any(|e| e.current.as_ref().is_some_and(|g| g.id == id))
+        })
+    }
+
     /// After a rotation of entry `i` from the file `old` (last changed at `since`) to `new`:
     /// queue the siblings written since that were never opened, oldest first.
     pub(super) fn find_missed(&mut self, i: usize, since: SystemTime, new: Option<FileId>) {

@@ -430,9 +430,14 @@ impl Follower {
                     Some(g) if g.id == id => {}
                     Some(g) => {
                         // The path names another file. Go on reading the old one until the
-                        // writer has moved on (the new file has data) or the old one is deleted.
+                        // writer has moved on (the new file has data, or a newer generation
+                        // beside it has: rotated twice, the latest still empty) or the old one
+                        // is deleted.
                         if !(m.len() > 0 || g.nlink() == 0) {
-                            return;
+                            let since = g.file().metadata().ok().and_then(|m| m.modified().ok());
+                            if !since.is_some_and(|t| self.newer_generation_beside(i, t, id)) {
+                                return;
+                            }
                         }
                         // Read it to its end once more: what the writer wrote to it before
                         // writing to the new file is there now.

@@ -751,6 +751,30 @@ fn successive_copytruncates_find_each_generation_copy() {
     assert_eq!(texts[82], "generation 3");
 }
 
+/// Two rename + create rotations between two looks, the latest file still empty (the writer
+/// stopped after writing to the middle one): the middle generation is read, although the path's
+/// file has no data yet to show the writer moved on.
+#[test]
+fn two_rotations_with_the_latest_file_empty_read_the_middle_one() {
+    for poll in [None, Some(Duration::from_millis(50))] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gw.log");
+        fs::write(&path, "").unwrap();
+        let mut f = follower(&[&path], opts(poll, false));
+        let mut got = Got::default();
+        append(&path, "first 1\n");
+        until(&mut f, &mut got, |g| !g.lines.is_empty());
+        fs::rename(&path, dir.path().join("gw.log.2")).unwrap();
+        fs::write(&path, "middle 1\nmiddle 2\n").unwrap();
+        fs::rename(&path, dir.path().join("gw.log.1")).unwrap();
+        fs::write(&path, "").unwrap();
+        until(&mut f, &mut got, |g| g.lines.len() >= 3);
+        assert_eq!(got.texts(), ["first 1", "middle 1", "middle 2"], "{poll:?}");
+        quiet(&mut f, &mut got, Duration::from_millis(200));
+        assert_eq!(got.lines.len(), 3, "{poll:?}");
+    }
+}
+
 #[test]
 fn a_truncation_without_a_copy_is_told_as_lost() {
     let dir = tempfile::tempdir().unwrap();
