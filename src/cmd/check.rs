@@ -29,7 +29,6 @@ use crate::recognize::input::{gateway_of_file, stream_of_file};
 use crate::recognize::{InputRecognizer, ReadStats};
 use crate::settings::Check;
 use crate::source::Input;
-use crate::source::follow::FollowChunk;
 use crate::source::resume::{Mark, Segment, open_segment, plan};
 use crate::units::Millis;
 use crate::units::time::wall_now;
@@ -132,28 +131,17 @@ fn read_segment(
     max_line: usize,
 ) -> anyhow::Result<(u64, u64, Option<Millis>)> {
     let mut framer = open_segment(seg, max_line)?;
-    let mut buf = Vec::new();
     let mut notes = Vec::new();
     let mut last = None;
-    loop {
-        let chunk = match framer.next_chunk(std::mem::take(&mut buf)) {
-            Ok(Some(c)) => c,
-            Ok(None) => break,
-            Err(e) => {
-                return Err(e).with_context(|| format!("error reading {}", seg.path.display()));
-            }
-        };
-        let fc = FollowChunk {
-            input,
-            path: seg.path.clone(),
-            first_line: chunk.first_line,
-            data: chunk.data().to_vec(),
-            overlong: chunk.overlong.clone(),
-        };
-        buf = chunk.buf;
-        last = last_line_time(&fc.data).or(last);
-        session.ingest(vec![fc], &mut notes, &mut |_, _| Ok(()))?;
-    }
+    session.ingest_framed(
+        &mut framer,
+        input,
+        &seg.path,
+        &seg.path,
+        &mut notes,
+        &mut |data| last = last_line_time(data).or(last),
+        &mut |_, _| Ok(()),
+    )?;
     Ok((seg.offset + framer.consumed, framer.next_line, last))
 }
 
@@ -364,7 +352,7 @@ pub(crate) fn fuzz_state(bytes: &[u8]) {
     let first = saved.files.values().next();
     let state = first.map_or_else(InputRecognizer::default, |m| m.input.clone());
     session.states.insert((0, None), state);
-    let chunk = FollowChunk {
+    let chunk = crate::source::follow::FollowChunk {
         input: 0,
         path: PathBuf::from("fuzz.log"),
         first_line: 1,

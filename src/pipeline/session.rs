@@ -213,6 +213,43 @@ impl Session {
         std::mem::take(&mut self.diagnostics)
     }
 
+    /// Read `framer` to its end into the session as the lines of `path`, input `input`
+    /// (`check` and a resumed `--state` read a saved segment so); `chunk` sees each chunk's
+    /// data, `on_event` each event. `name` names the file in a read error.
+    #[allow(clippy::too_many_arguments)]
+    pub fn ingest_framed(
+        &mut self,
+        framer: &mut crate::source::Framer,
+        input: u32,
+        path: &std::path::Path,
+        name: &std::path::Path,
+        notes: &mut Vec<Notification>,
+        chunk: &mut dyn FnMut(&[u8]),
+        on_event: &mut dyn FnMut(&Event, &[String]) -> io::Result<()>,
+    ) -> anyhow::Result<()> {
+        use anyhow::Context;
+        let mut buf = Vec::new();
+        loop {
+            let c = match framer.next_chunk(std::mem::take(&mut buf)) {
+                Ok(Some(c)) => c,
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    return Err(e).with_context(|| format!("error reading {}", name.display()));
+                }
+            };
+            let fc = FollowChunk {
+                input,
+                path: path.to_owned(),
+                first_line: c.first_line,
+                data: c.data().to_vec(),
+                overlong: c.overlong.clone(),
+            };
+            buf = c.buf;
+            chunk(&fc.data);
+            self.ingest(vec![fc], notes, on_event)?;
+        }
+    }
+
     /// Decode, recognize and apply the chunks; `on_event` sees each event after the pool.
     pub fn ingest(
         &mut self,

@@ -22,7 +22,7 @@ use crate::alert::{Engine, Monitor, Notification};
 use crate::atomic::write_atomic;
 use crate::pool::Pool;
 use crate::recognize::{InputRecognizer, ReadStats};
-use crate::source::follow::{FollowChunk, FollowOptions, Follower};
+use crate::source::follow::{FollowOptions, Follower};
 use crate::source::identity::fingerprint;
 use crate::source::resume::{Mark, Segment, open_segment, plan};
 use crate::source::{Framer, Input};
@@ -293,27 +293,16 @@ fn read_segment(
             fr
         }
     };
-    let mut buf = Vec::new();
-    loop {
-        let chunk = match framer.next_chunk(std::mem::take(&mut buf)) {
-            Ok(Some(c)) => c,
-            Ok(None) => break,
-            Err(e) => {
-                return Err(e).with_context(|| format!("error reading {}", seg.path.display()));
-            }
-        };
-        let fc = FollowChunk {
-            input,
-            path: path.to_owned(),
-            first_line: chunk.first_line,
-            data: chunk.data().to_vec(),
-            overlong: chunk.overlong.clone(),
-        };
-        buf = chunk.buf;
-        session.ingest(vec![fc], notes, &mut |ev, _| {
+    session.ingest_framed(
+        &mut framer,
+        input,
+        path,
+        &seg.path,
+        notes,
+        &mut |_| {},
+        &mut |ev, _| {
             pending.push(ev.clone());
             Ok(())
-        })?;
-    }
-    Ok(())
+        },
+    )
 }

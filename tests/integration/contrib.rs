@@ -443,6 +443,14 @@ fn systemd_unit_runs_a_valid_gwmon_command() {
     assert!(dir.path().join("watch.json").is_file(), "the state file");
 
     // systemd itself accepts the unit (every key known, every value valid), when it is here.
+    let copy = dir.path().join("gwmon-watch.service");
+    std::fs::write(&copy, unit.replace(&words[0], env!("CARGO_BIN_EXE_gwmon"))).unwrap();
+    systemd_verify(&copy);
+}
+
+/// `systemd-analyze verify` accepts the unit file `unit` (skipped when systemd-analyze is not
+/// installed): every key known, every value valid, nothing said about the unit.
+pub fn systemd_verify(unit: &Path) {
     let Some(analyze) = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"]
         .iter()
         .map(Path::new)
@@ -451,18 +459,14 @@ fn systemd_unit_runs_a_valid_gwmon_command() {
         skipped_optional("systemd-analyze verify: systemd-analyze not installed");
         return;
     };
-    let copy = dir.path().join("gwmon-watch.service");
-    std::fs::write(&copy, unit.replace(&words[0], env!("CARGO_BIN_EXE_gwmon"))).unwrap();
+    let name = unit.file_name().unwrap().to_string_lossy().into_owned();
     let out = Command::new(analyze)
         .args(["verify", "--man=no"])
-        .arg(&copy)
+        .arg(unit)
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    let complaints: Vec<&str> = err
-        .lines()
-        .filter(|l| l.contains("gwmon-watch.service"))
-        .collect();
+    let complaints: Vec<&str> = err.lines().filter(|l| l.contains(&name)).collect();
     assert!(
         out.status.success() && complaints.is_empty(),
         "systemd-analyze verify: {err}"

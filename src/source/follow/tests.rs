@@ -88,6 +88,16 @@ fn append(path: &Path, s: &str) {
     w.write_all(s.as_bytes()).unwrap();
 }
 
+/// Truncate the file to nothing, in place (as copytruncate does).
+fn truncate(path: &Path) {
+    fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+}
+
 fn spin_until(what: &str, cond: impl Fn() -> bool) {
     let end = Instant::now() + DEADLINE;
     while !cond() {
@@ -203,12 +213,7 @@ fn copytruncate_restarts_at_the_start() {
     append(&path, "line 1\nline 2\nline 3\n");
     until(&mut f, &mut got, |g| g.lines.len() >= 3);
     fs::copy(&path, dir.path().join("gw.log.1")).unwrap();
-    fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_len(0)
-        .unwrap();
+    truncate(&path);
     append(&path, "line 4\nline 5\n");
     until(&mut f, &mut got, |g| g.lines.len() >= 5);
     assert_eq!(
@@ -458,12 +463,7 @@ fn rotation_stress(style: Style, poll: Option<Duration>) {
                                 delivered.load(Ordering::SeqCst) == i
                             });
                             fs::copy(&path, &rotated).unwrap();
-                            fs::OpenOptions::new()
-                                .write(true)
-                                .open(&path)
-                                .unwrap()
-                                .set_len(0)
-                                .unwrap();
+                            truncate(&path);
                             spin_until("truncation noticed", || seen.load(Ordering::SeqCst) >= k);
                         }
                     }
@@ -646,12 +646,7 @@ fn copytruncate_reads_the_unread_rest_from_the_copy() {
         got.add(c, n);
         append(&path, " 6\n");
         fs::copy(&path, dir.path().join("gw.log.1")).unwrap();
-        fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
+        truncate(&path);
         append(&path, "line 7\n");
         until(&mut f, &mut got, |g| g.lines.len() >= 7);
         assert_eq!(
@@ -687,12 +682,7 @@ fn copytruncate_rewritten_past_the_old_offset_is_noticed() {
         until(&mut f, &mut got, |g| g.lines.len() >= 2);
         append(&path, "old 3\n");
         fs::copy(&path, dir.path().join("gw.log.1")).unwrap();
-        fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
+        truncate(&path);
         append(&path, "new line one is longer\nnew 2\n");
         until(&mut f, &mut got, |g| g.lines.len() >= 5);
         assert_eq!(
@@ -729,12 +719,7 @@ fn successive_copytruncates_find_each_generation_copy() {
             fs::rename(&p1, dir.path().join("gw.log.2")).unwrap();
         }
         fs::copy(&path, &p1).unwrap();
-        fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
+        truncate(&path);
     };
     for g in 1..=2 {
         append(&path, &generation(g));
@@ -785,12 +770,7 @@ fn a_truncation_without_a_copy_is_told_as_lost() {
     append(&path, "line 1\nline 2\n");
     until(&mut f, &mut got, |g| g.lines.len() >= 2);
     append(&path, "line 3\n");
-    fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_len(0)
-        .unwrap();
+    truncate(&path);
     append(&path, "x\n");
     until(&mut f, &mut got, |g| g.lines.len() >= 3);
     assert_eq!(got.texts(), ["line 1", "line 2", "x"]);

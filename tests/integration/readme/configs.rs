@@ -95,14 +95,6 @@ fn events_unit_is_valid_and_its_command_runs() {
     };
     run_in(&sb, &planned(&sb, &b, &[]));
 
-    let Some(analyze) = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"]
-        .iter()
-        .map(std::path::Path::new)
-        .find(|p| p.is_file())
-    else {
-        skipped_optional("systemd-analyze verify: systemd-analyze not installed");
-        return;
-    };
     let copy = sb.path("gwmon-events.service");
     std::fs::write(
         &copy,
@@ -110,18 +102,5 @@ fn events_unit_is_valid_and_its_command_runs() {
             .replace("/usr/local/bin/gwmon", env!("CARGO_BIN_EXE_gwmon")),
     )
     .unwrap();
-    let out = std::process::Command::new(analyze)
-        .args(["verify", "--man=no"])
-        .arg(&copy)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    let complaints: Vec<&str> = err
-        .lines()
-        .filter(|l| l.contains("gwmon-events.service"))
-        .collect();
-    assert!(
-        out.status.success() && complaints.is_empty(),
-        "systemd-analyze verify: {err}"
-    );
+    crate::contrib::systemd_verify(&copy);
 }
