@@ -204,7 +204,7 @@ set edit:completion:arg-completer[gwmon] = {|@words|
             cand --pool-size 'Number of gateways in the pool (default: pool.size in the config file, else the latest pool snapshot in the logs)'
             cand --max-orgs 'Organizations tracked one by one; the rest are folded into `other` (default 10000)'
             cand --poll 'Poll files at this interval instead of using native file events'
-            cand --state 'With --follow: keep where each file was read to (and the pool) in FILE, saved before the events it covers are written, and resume from it: a restarted stream repeats no event and misses none written while it was down'
+            cand --state 'With --follow: keep where each file was read to (and the pool) in FILE, saved with the events it covers before they are written, and resume from it: a restarted stream repeats no event and misses none written while it was down (exactly once when stdout is a file, as with `>> events.jsonl`)'
             cand -v 'Show skipped lines and other details on stderr'
             cand --verbose 'Show skipped lines and other details on stderr'
             cand --from-start 'Read the existing content first, rebuilding the pool state (default: start at the end)'

@@ -189,7 +189,7 @@ complete -c gwmon -n "__fish_gwmon_using_subcommand events" -l threads -d 'Scan 
 complete -c gwmon -n "__fish_gwmon_using_subcommand events" -l pool-size -d 'Number of gateways in the pool (default: pool.size in the config file, else the latest pool snapshot in the logs)' -r
 complete -c gwmon -n "__fish_gwmon_using_subcommand events" -l max-orgs -d 'Organizations tracked one by one; the rest are folded into `other` (default 10000)' -r
 complete -c gwmon -n "__fish_gwmon_using_subcommand events" -l poll -d 'Poll files at this interval instead of using native file events' -r
-complete -c gwmon -n "__fish_gwmon_using_subcommand events" -l state -d 'With --follow: keep where each file was read to (and the pool) in FILE, saved before the events it covers are written, and resume from it: a restarted stream repeats no event and misses none written while it was down' -r -F
+complete -c gwmon -n "__fish_gwmon_using_subcommand events" -l state -d 'With --follow: keep where each file was read to (and the pool) in FILE, saved with the events it covers before they are written, and resume from it: a restarted stream repeats no event and misses none written while it was down (exactly once when stdout is a file, as with `>> events.jsonl`)' -r -F
 complete -c gwmon -n "__fish_gwmon_using_subcommand events" -s v -l verbose -d 'Show skipped lines and other details on stderr'
 complete -c gwmon -n "__fish_gwmon_using_subcommand events" -l from-start -d 'Read the existing content first, rebuilding the pool state (default: start at the end)'
 complete -c gwmon -n "__fish_gwmon_using_subcommand events" -s F -l follow -d 'Keep following the files (tail -F) and stream events as they are written'

@@ -318,9 +318,10 @@ pub struct EventsArgs {
     #[arg(long = "follow", short = 'F')]
     pub follow_mode: bool,
 
-    /// With --follow: keep where each file was read to (and the pool) in FILE, saved before the
-    /// events it covers are written, and resume from it: a restarted stream repeats no event and
-    /// misses none written while it was down.
+    /// With --follow: keep where each file was read to (and the pool) in FILE, saved with the
+    /// events it covers before they are written, and resume from it: a restarted stream repeats
+    /// no event and misses none written while it was down (exactly once when stdout is a file,
+    /// as with `>> events.jsonl`).
     #[arg(long, value_name = "FILE", requires = "follow_mode")]
     pub state: Option<PathBuf>,
     /// Leave out the derived pool_status events (the pool's figures after every change).

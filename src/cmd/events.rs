@@ -25,17 +25,15 @@ pub fn run(s: Events) -> anyhow::Result<Exit> {
         m.engine.notify = false;
         m.pool.keep_derived = true;
         let session = Session::new(&c.batch.read, m);
-        let mut out = io::stdout();
         return live::follow(
             &c.batch,
             opts,
             session,
             Sinks::default(),
             None,
-            &mut |ev, names| {
+            &mut |ev, names, out| {
                 if shown(ev) {
-                    write_event(&mut out, ev, names, verbose)?;
-                    out.flush()?;
+                    write_event(out, ev, names, verbose)?;
                 }
                 Ok(())
             },

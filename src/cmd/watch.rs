@@ -34,7 +34,7 @@ pub fn run(s: Watch) -> anyhow::Result<Exit> {
         session,
         sinks,
         publisher,
-        &mut |_, _| Ok(()),
+        &mut |_, _, _| Ok(()),
         &mut tell_stderr(c.batch.read.verbose),
     )
 }

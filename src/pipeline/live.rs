@@ -6,7 +6,7 @@
 //! The clock is the later of the last event time and the wall clock, ticking at least once a
 //! second, so a lasting condition fires even when no line arrives (DESIGN.md §5).
 
-use std::io;
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -95,16 +95,35 @@ pub fn tell_stderr(verbose: bool) -> impl FnMut(Tell<'_>) {
     }
 }
 
+/// Renders an event as the bytes a live run emits on stdout (nothing: the event is not emitted).
+pub type Render<'a> = &'a mut dyn FnMut(&Event, &[String], &mut Vec<u8>) -> io::Result<()>;
+
+/// Write what was rendered to stdout, at once.
+fn emit(out: &mut Vec<u8>) -> io::Result<()> {
+    if !out.is_empty() {
+        let mut stdout = io::stdout().lock();
+        stdout.write_all(out)?;
+        stdout.flush()?;
+        out.clear();
+    }
+    Ok(())
+}
+
 /// Follow `inputs` until stdin ends or a signal stops the run: ingest what arrives, tick the
-/// clock, notify the sinks, publish the metrics. `on_event` sees every event; `tell` what there
-/// is to tell. Ends 2 when a follower note was an error (a file could not be read).
+/// clock, notify the sinks, publish the metrics. `render` turns every event into what is
+/// written on stdout; `tell` sees what there is to tell. Ends 2 when a follower note was an
+/// error (a file could not be read).
+///
+/// With `--state`, the events rendered wait for the save that covers their lines, and that save
+/// holds them too (an outbox): when stdout is a regular file, a restart after a kill between the
+/// save and the write writes what the file lacks of them, so each event is emitted exactly once.
 pub fn follow(
     batch: &Batch,
     opts: &LiveOptions,
     mut session: Session,
     mut sinks: Sinks,
     mut publisher: Option<Publisher>,
-    on_event: &mut dyn FnMut(&Event, &[String]) -> io::Result<()>,
+    render: Render<'_>,
     tell: &mut dyn FnMut(Tell<'_>),
 ) -> anyhow::Result<Exit> {
     let signals = Signals::install()?;
@@ -123,11 +142,17 @@ pub fn follow(
         None => None,
     };
     let resumed = state.as_ref().is_some_and(|s| s.resuming());
-    // With --state, events wait for the save that covers their lines before they are emitted.
+    // What is rendered for stdout; with --state it waits for the save that covers its lines.
+    let mut out: Vec<u8> = Vec::new();
     let mut pending: Vec<Event> = Vec::new();
     let mut live = match state.as_mut().filter(|s| s.resuming()) {
         // Where the last run stopped: its unread rest first; what it changes is new, and told.
         Some(st) => {
+            // What the last run saved but may not have written, first.
+            if let Some(rest) = st.unwritten_outbox() {
+                out.extend_from_slice(&rest);
+                emit(&mut out)?;
+            }
             let mut say = |s: String| tell(Tell::Status(format!("gwmon: {}", escape(&s))));
             let (live, firing) = st.resume(
                 batch,
@@ -144,18 +169,29 @@ pub fn follow(
             for d in session.take_diagnostics() {
                 tell(Tell::Diagnostic(&d));
             }
+            for ev in pending.drain(..) {
+                render(&ev, &session.names, &mut out)?;
+            }
             // Saved before anything is told or emitted: a kill after this repeats nothing.
-            st.save(&session, &live, true)?;
+            st.save(&session, &live, true, Some(&out))?;
             for n in notes.drain(..) {
                 sinks.send(&n)?;
             }
-            for ev in pending.drain(..) {
-                on_event(&ev, &session.names)?;
-            }
+            emit(&mut out)?;
             live
         }
-        None => super::catchup::open(batch, &opts.follow, &mut session, &mut notes, on_event)?,
+        // (With --state, what the catch-up renders waits for the first save too.)
+        None => super::catchup::open(
+            batch,
+            &opts.follow,
+            &mut session,
+            &mut notes,
+            &mut |ev, names| render(ev, names, &mut out),
+        )?,
     };
+    if state.is_none() {
+        emit(&mut out)?;
+    }
     live.record_offsets(&mut session.stats);
     notes.clear();
     let mut catching_up = !resumed && !live.is_stdin() && opts.follow.from_start;
@@ -192,14 +228,9 @@ pub fn follow(
             break; // stdin closed
         };
         let idle = chunks.is_empty();
-        if state.is_some() {
-            session.ingest(chunks, &mut notes, &mut |ev, _| {
-                pending.push(ev.clone());
-                Ok(())
-            })?;
-        } else {
-            session.ingest(chunks, &mut notes, on_event)?;
-        }
+        session.ingest(chunks, &mut notes, &mut |ev, names| {
+            render(ev, names, &mut out)
+        })?;
         if !idle || !fnotes.is_empty() {
             live.record_offsets(&mut session.stats);
         }
@@ -253,8 +284,11 @@ pub fn follow(
         }
         // With --state, what is told and published is saved first: a kill loses progress, but
         // a restart neither tells a transition again nor shows a counter lower than was seen.
-        let force = !notes.is_empty() || !pending.is_empty();
-        let saved = match state.as_mut().map(|s| s.save(&session, &live, force)) {
+        let force = !notes.is_empty() || !out.is_empty();
+        let saved = match state
+            .as_mut()
+            .map(|s| s.save(&session, &live, force, Some(&out)))
+        {
             None => true,
             Some(Ok(written)) => written,
             Some(Err(err)) => {
@@ -265,9 +299,7 @@ pub fn follow(
         for n in notes.drain(..) {
             sinks.send(&n)?;
         }
-        for ev in pending.drain(..) {
-            on_event(&ev, &session.names)?;
-        }
+        emit(&mut out)?;
         if saved
             && let Some(Err(err)) = publisher
                 .as_mut()
@@ -277,8 +309,9 @@ pub fn follow(
         }
     }
     if let Some(s) = &mut state {
-        s.save(&session, &live, true)?;
+        s.save(&session, &live, true, Some(&out))?;
     }
+    emit(&mut out)?;
     if let Some(p) = &mut publisher {
         p.publish(&session.monitor, &session.stats, session.clock(), true)?;
     }

@@ -39,6 +39,16 @@ struct SavedFile {
     recognizer: InputRecognizer,
 }
 
+/// The events a save covers that were not yet written when it was made (`events --follow`),
+/// and where they go: stdout, a regular file, and how long it was before them.
+#[derive(Serialize, Deserialize)]
+struct Outbox {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    events: String,
+}
+
 #[derive(Serialize, Deserialize)]
 struct Saved {
     version: u32,
@@ -47,6 +57,30 @@ struct Saved {
     pool: Pool,
     engine: Engine,
     stats: ReadStats,
+    #[serde(default)]
+    outbox: Option<Outbox>,
+}
+
+/// stdout's identity and length when it is a regular file that only it writes to (stderr is
+/// elsewhere): what a restart needs to tell how much of an outbox reached it.
+fn stdout_file() -> Option<(u64, u64, u64)> {
+    use std::mem::ManuallyDrop;
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::io::FromRawFd;
+    fn stat(fd: i32) -> Option<std::fs::Metadata> {
+        // SAFETY: 1 and 2 are the process's standard streams, not owned by anything else here;
+        // ManuallyDrop never closes them (only fstat is called).
+        let f = ManuallyDrop::new(unsafe { File::from_raw_fd(fd) });
+        f.metadata().ok()
+    }
+    let out = stat(1)?;
+    if !out.file_type().is_file() {
+        return None;
+    }
+    if stat(2).is_some_and(|err| (err.dev(), err.ino()) == (out.dev(), out.ino())) {
+        return None;
+    }
+    Some((out.dev(), out.ino(), out.len()))
 }
 
 /// The state file of a run: locked while the run lasts, saved at an interval.
@@ -109,12 +143,29 @@ impl StateFile {
         self.saved.is_some()
     }
 
-    /// Write the state when due (`force`: now); whether it was written.
+    /// What the last run's outbox holds that its stdout lacks, when stdout is the same regular
+    /// file: a kill came between its save and the write of those events (or in the write). On
+    /// any other stdout nothing is repeated (the events of one batch may be missing there).
+    pub fn unwritten_outbox(&mut self) -> Option<Vec<u8>> {
+        let ob = self.saved.as_mut()?.outbox.take()?;
+        let (dev, ino, len) = stdout_file()?;
+        if (dev, ino) != (ob.dev, ob.ino) {
+            return None;
+        }
+        // Shorter than before the batch: emptied by someone else; then all of it is missing.
+        let written = len.saturating_sub(ob.len).min(ob.events.len() as u64) as usize;
+        let rest = ob.events.as_bytes().get(written..)?;
+        (!rest.is_empty()).then(|| rest.to_vec())
+    }
+
+    /// Write the state when due (`force`: now); whether it was written. `outbox`: the events
+    /// rendered for stdout since the last save, written to it right after this save.
     pub fn save(
         &mut self,
         session: &Session,
         live: &LiveSource,
         force: bool,
+        outbox: Option<&[u8]>,
     ) -> anyhow::Result<bool> {
         if !force && self.last.is_some_and(|t| t.elapsed() < SAVE_EVERY) {
             return Ok(false);
@@ -147,12 +198,22 @@ impl StateFile {
                 },
             );
         }
+        let outbox = outbox
+            .filter(|o| !o.is_empty())
+            .and_then(|o| Some((stdout_file()?, o)))
+            .map(|((dev, ino, len), o)| Outbox {
+                dev,
+                ino,
+                len,
+                events: String::from_utf8_lossy(o).into_owned(),
+            });
         let json = serde_json::to_vec(&SavedRef {
             version: VERSION,
             files: &files,
             pool: &session.monitor.pool,
             engine: &session.monitor.engine,
             stats: &session.stats,
+            outbox: outbox.as_ref(),
         })?;
         write_atomic(&self.path, &json)?;
         self.last = Some(Instant::now());
@@ -263,6 +324,7 @@ struct SavedRef<'a> {
     pool: &'a Pool,
     engine: &'a Engine,
     stats: &'a ReadStats,
+    outbox: Option<&'a Outbox>,
 }
 
 /// Read a segment of `path` (a rotated sibling's rest, or the file itself up to `bound`) into
