@@ -163,6 +163,7 @@ Register-ArgumentCompleter -Native -CommandName 'gwmon' -ScriptBlock {
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Override a configuration key, e.g. --set alerts.failure_rate.threshold=0.3 (repeatable)')
             [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Override a configuration key, e.g. --set alerts.failure_rate.threshold=0.3 (repeatable)')
             [CompletionResult]::new('--poll', '--poll', [CompletionResultType]::ParameterName, 'Poll files at this interval instead of using native file events')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Keep the dashboard''s state in FILE (the pool, the alert states, the charts and latest transitions, where each file was read to), saved every second and at exit, and resume from it instead of reading the files from their start: a restarted top shows the same figures and charts and reads only what was written while it was down. The same FILE is not shared with watch or events (each keeps its own)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show skipped lines and other details on stderr')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show skipped lines and other details on stderr')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

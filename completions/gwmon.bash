@@ -767,7 +767,7 @@ _gwmon() {
             return 0
             ;;
         gwmon__subcmd__top)
-            opts="-f -v -s -h -V --format --since --until --max-line-length --threads --verbose --pool-size --max-orgs --config --set --poll --help --version"
+            opts="-f -v -s -h -V --format --since --until --max-line-length --threads --verbose --pool-size --max-orgs --config --set --poll --state --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -818,6 +818,10 @@ _gwmon() {
                     return 0
                     ;;
                 --poll)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

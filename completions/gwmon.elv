@@ -155,6 +155,7 @@ set edit:completion:arg-completer[gwmon] = {|@words|
             cand -s 'Override a configuration key, e.g. --set alerts.failure_rate.threshold=0.3 (repeatable)'
             cand --set 'Override a configuration key, e.g. --set alerts.failure_rate.threshold=0.3 (repeatable)'
             cand --poll 'Poll files at this interval instead of using native file events'
+            cand --state 'Keep the dashboard''s state in FILE (the pool, the alert states, the charts and latest transitions, where each file was read to), saved every second and at exit, and resume from it instead of reading the files from their start: a restarted top shows the same figures and charts and reads only what was written while it was down. The same FILE is not shared with watch or events (each keeps its own)'
             cand -v 'Show skipped lines and other details on stderr'
             cand --verbose 'Show skipped lines and other details on stderr'
             cand -h 'Print help (see more with ''--help'')'

@@ -150,6 +150,7 @@ complete -c gwmon -n "__fish_gwmon_using_subcommand top" -l max-orgs -d 'Organiz
 complete -c gwmon -n "__fish_gwmon_using_subcommand top" -l config -d 'Configuration file (TOML). Default: $GWMON_CONFIG, then $XDG_CONFIG_HOME/gwmon/config.toml' -r -F
 complete -c gwmon -n "__fish_gwmon_using_subcommand top" -s s -l set -d 'Override a configuration key, e.g. --set alerts.failure_rate.threshold=0.3 (repeatable)' -r
 complete -c gwmon -n "__fish_gwmon_using_subcommand top" -l poll -d 'Poll files at this interval instead of using native file events' -r
+complete -c gwmon -n "__fish_gwmon_using_subcommand top" -l state -d 'Keep the dashboard\'s state in FILE (the pool, the alert states, the charts and latest transitions, where each file was read to), saved every second and at exit, and resume from it instead of reading the files from their start: a restarted top shows the same figures and charts and reads only what was written while it was down. The same FILE is not shared with watch or events (each keeps its own)' -r -F
 complete -c gwmon -n "__fish_gwmon_using_subcommand top" -s v -l verbose -d 'Show skipped lines and other details on stderr'
 complete -c gwmon -n "__fish_gwmon_using_subcommand top" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gwmon -n "__fish_gwmon_using_subcommand top" -s V -l version -d 'Print version'

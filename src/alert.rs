@@ -27,10 +27,10 @@ pub use replay::{Monitor, Replay};
 pub use rule::Rule;
 
 use crate::units::Millis;
-use crate::units::time::{ser_opt_time, ser_time};
+use crate::units::time::{de_opt_time, de_time, ser_opt_time, ser_time};
 
 /// An alert as sinks see it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     pub rule: Rule,
     pub severity: Severity,
@@ -39,13 +39,13 @@ pub struct Alert {
     /// The figure that triggered it (refusals, available gateways, failure rate, age in seconds…).
     pub value: f64,
     pub fingerprint: String,
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
     pub starts_at: Millis,
-    #[serde(serialize_with = "ser_opt_time")]
+    #[serde(serialize_with = "ser_opt_time", deserialize_with = "de_opt_time")]
     pub ends_at: Option<Millis>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Firing,
@@ -53,11 +53,11 @@ pub enum Status {
 }
 
 /// One transition (or a repeat of a firing alert).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Notification {
     pub status: Status,
     pub repeat: bool,
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
     pub at: Millis,
     #[serde(flatten)]
     pub alert: Alert,

@@ -103,7 +103,8 @@ Keys: p or Space pauses the display (reading goes on), Tab/Shift-Tab moves the f
 panels, arrows, PgUp/PgDn, Home/End scroll the focused panel, s sorts the open allocations (held
 longest, organization, gateway), ? shows the keys, q, Esc or Ctrl-C quits. Text that does not fit
 ends in …; below 60×18 one line says which size is needed.
-    gwmon top --pool-size 8 /var/log/ganymede.log")]
+    gwmon top --pool-size 8 /var/log/ganymede.log
+    gwmon top --state ~/.cache/gwmon-top.json /var/log/ganymede.log   # restarts where it stopped")]
     Top(TopArgs),
     /// Print the default configuration, or check a configuration file.
     #[command(long_about = "\
@@ -533,6 +534,14 @@ pub struct TopArgs {
     pub config: ConfigArgs,
     #[command(flatten)]
     pub follow: PollArgs,
+
+    /// Keep the dashboard's state in FILE (the pool, the alert states, the charts and latest
+    /// transitions, where each file was read to), saved every second and at exit, and resume
+    /// from it instead of reading the files from their start: a restarted top shows the same
+    /// figures and charts and reads only what was written while it was down. The same FILE is
+    /// not shared with watch or events (each keeps its own).
+    #[arg(long, value_name = "FILE", help_heading = "Follow")]
+    pub state: Option<PathBuf>,
 }
 
 /// Polling, for `top` (which always reads the files' content first).

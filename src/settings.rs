@@ -157,6 +157,8 @@ pub struct Backfill {
 pub struct Top {
     pub common: Common,
     pub follow: FollowOptions,
+    /// Resume from, and keep the run in, this file (`--state`).
+    pub state: Option<PathBuf>,
 }
 
 pub struct ConfigShow {
@@ -315,7 +317,7 @@ fn events(a: EventsArgs) -> anyhow::Result<Events> {
     let cfg = Config::default();
     state_inputs(a.state.as_deref(), &a.input)?;
     let follow = a.follow_mode.then(|| LiveOptions {
-        state: a.state.clone(),
+        state: a.state.clone().map(|p| (p, "events")),
         follow: follow_options(&a.input, &a.follow),
         summary_every: None,
     });
@@ -428,7 +430,7 @@ fn watch(a: WatchArgs) -> anyhow::Result<Watch> {
         live: LiveOptions {
             follow: follow_options(&a.input, &a.follow),
             summary_every: a.summary_every.map(|d| d.std()),
-            state: a.state.clone(),
+            state: a.state.clone().map(|p| (p, "watch")),
         },
         sinks: sinks(&a.sinks)?,
         publish: publish(&a.export),
@@ -508,9 +510,11 @@ fn top(a: TopArgs) -> anyhow::Result<Top> {
         from_start: true,
         poll: a.follow.clone(),
     };
+    state_inputs(a.state.as_deref(), &a.input)?;
     Ok(Top {
         follow: follow_options(&a.input, &follow),
         common: common(&a.input, &a.pool, &cfg)?,
+        state: a.state,
     })
 }
 

@@ -10,7 +10,8 @@ use ratatui::crossterm::event::{self, Event as TermEvent};
 use crate::alert::Monitor;
 use crate::exit::Exit;
 use crate::pipeline::catchup;
-use crate::pipeline::session::{Session, describe};
+use crate::pipeline::session::{LiveSource, Session, describe};
+use crate::pipeline::state::StateFile;
 use crate::settings::Top;
 use crate::source::Input;
 use crate::tui::{Action, Activity, Screen, View, draw};
@@ -25,18 +26,49 @@ pub fn run(s: Top) -> anyhow::Result<Exit> {
     monitor.pool.keep_derived = true;
     let mut session = Session::new(&c.batch.read, monitor);
     let mut act = Activity::default();
-    // The files' content first, merged by time (the pool as it is now).
     let mut notes = Vec::new();
-    let mut live = catchup::open(
-        &c.batch,
-        &s.follow,
-        &mut session,
-        &mut notes,
-        &mut |ev, _| {
-            act.event(ev);
-            Ok(())
-        },
-    )?;
+    let mut state = match &s.state {
+        Some(p) => Some(StateFile::open(p, "top")?),
+        None => None,
+    };
+    let mut live = match state.as_mut().filter(|st| st.resuming()) {
+        // Where the last run stopped: its view, then what was written since.
+        Some(st) => {
+            if let Some(v) = st.take_view() {
+                act = serde_json::from_value(v).map_err(|e| {
+                    anyhow::anyhow!("--state {}: its view: {e}", st.path().display())
+                })?;
+            }
+            let mut pending = Vec::new();
+            let mut said = Vec::new();
+            let (live, _firing) = st.resume(
+                &c.batch,
+                &s.follow,
+                &mut session,
+                &mut notes,
+                &mut pending,
+                &mut |line| said.push(line),
+            )?;
+            for ev in &pending {
+                act.event(ev);
+            }
+            for line in said {
+                act.note(false, line);
+            }
+            live
+        }
+        // The files' content first, merged by time (the pool as it is now).
+        None => catchup::open(
+            &c.batch,
+            &s.follow,
+            &mut session,
+            &mut notes,
+            &mut |ev, _| {
+                act.event(ev);
+                Ok(())
+            },
+        )?,
+    };
     for n in notes.drain(..) {
         act.notification(&n);
     }
@@ -53,6 +85,7 @@ pub fn run(s: Top) -> anyhow::Result<Exit> {
     let mut terminal = ratatui::init();
     let result = (|| -> anyhow::Result<()> {
         let mut last_draw: Option<Instant> = None;
+        let mut save_failing = false;
         let mut ended = false;
         let mut view = View::default();
         // While paused: the state as it was, shown while reading goes on.
@@ -111,6 +144,11 @@ pub fn run(s: Top) -> anyhow::Result<Exit> {
             for n in notes.drain(..) {
                 act.notification(&n);
             }
+            if let Some(st) = state.as_mut().filter(|st| st.due())
+                && let Some(e) = save(st, &session, &live, &act, &mut save_failing)
+            {
+                act.note(true, e);
+            }
             if redraw || last_draw.is_none_or(|t| t.elapsed() >= Duration::from_millis(250)) {
                 let m = &session.monitor;
                 let screen = match &frozen {
@@ -135,5 +173,37 @@ pub fn run(s: Top) -> anyhow::Result<Exit> {
         }
     })();
     ratatui::restore();
+    if let Some(st) = &mut state {
+        st.view = Some(serde_json::to_value(&act)?);
+        st.save(&session, &live, true, None)?;
+    }
     result.map(|()| Exit::Success)
+}
+
+/// Save the run (with its view); a failure is told once on the dashboard, and again once it
+/// saved since.
+fn save(
+    st: &mut StateFile,
+    session: &Session,
+    live: &LiveSource,
+    act: &Activity,
+    failing: &mut bool,
+) -> Option<String> {
+    let result = serde_json::to_value(act)
+        .map_err(anyhow::Error::from)
+        .and_then(|v| {
+            st.view = Some(v);
+            st.save(session, live, false, None)
+        });
+    match result {
+        Ok(_) => {
+            *failing = false;
+            None
+        }
+        Err(e) if !*failing => {
+            *failing = true;
+            Some(format!("{e:#}"))
+        }
+        Err(_) => None,
+    }
 }

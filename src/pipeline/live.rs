@@ -56,8 +56,9 @@ pub struct LiveOptions {
     pub follow: FollowOptions,
     /// Tell the pool line at this interval (also on SIGUSR1).
     pub summary_every: Option<Duration>,
-    /// Keep the run's state in this file and resume from it (`watch --state`).
-    pub state: Option<PathBuf>,
+    /// Keep the run's state in this file and resume from it (`watch --state`), with the
+    /// command that keeps it.
+    pub state: Option<(PathBuf, &'static str)>,
 }
 
 /// What a live run has to tell; the command decides where it goes (stderr, a dashboard).
@@ -138,7 +139,7 @@ pub fn follow(
     let mut notes = Vec::new();
     session.monitor.engine.notify = false;
     let mut state = match &opts.state {
-        Some(p) => Some(super::state::StateFile::open(p)?),
+        Some((p, command)) => Some(super::state::StateFile::open(p, command)?),
         None => None,
     };
     let resumed = state.as_ref().is_some_and(|s| s.resuming());

@@ -52,6 +52,9 @@ struct Outbox {
 #[derive(Serialize, Deserialize)]
 struct Saved {
     version: u32,
+    /// The command that keeps it (states written before this was kept have none).
+    #[serde(default)]
+    command: Option<String>,
     /// By the path followed.
     files: BTreeMap<String, SavedFile>,
     pool: Pool,
@@ -59,6 +62,9 @@ struct Saved {
     stats: ReadStats,
     #[serde(default)]
     outbox: Option<Outbox>,
+    /// What the command shows besides the pool (`top`'s charts and latest transitions).
+    #[serde(default)]
+    view: Option<serde_json::Value>,
 }
 
 /// stdout's identity and length when it is a regular file that only it writes to (stderr is
@@ -89,11 +95,16 @@ pub struct StateFile {
     _lock: File,
     last: Option<Instant>,
     saved: Option<Saved>,
+    /// Saved with the run (`top`'s view), set by the command before a save.
+    pub view: Option<serde_json::Value>,
+    command: &'static str,
 }
 
 impl StateFile {
-    /// Lock `path` (another run holding it is an error) and load what it holds.
-    pub fn open(path: &Path) -> anyhow::Result<StateFile> {
+    /// Lock `path` (another run holding it is an error) and load what it holds; `command`
+    /// (`watch`, `events`, `top`) is the run's: a state another command keeps is refused (each
+    /// reads its files on its own, so they cannot share where reading stopped).
+    pub fn open(path: &Path, command: &'static str) -> anyhow::Result<StateFile> {
         let mut name = path.as_os_str().to_owned();
         name.push(".lock");
         let lock_path = PathBuf::from(name);
@@ -123,6 +134,12 @@ impl StateFile {
                         s.version
                     );
                 }
+                if let Some(other) = s.command.as_deref().filter(|c| *c != command) {
+                    bail!(
+                        "--state {}: the state of gwmon {other}, not of {command} (give each its own file)",
+                        path.display()
+                    );
+                }
                 Some(s)
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
@@ -135,7 +152,24 @@ impl StateFile {
             _lock: lock,
             last: None,
             saved,
+            view: None,
+            command,
         })
+    }
+
+    /// The state file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether a save is due (an unforced [`save`](Self::save) writes).
+    pub fn due(&self) -> bool {
+        self.last.is_none_or(|t| t.elapsed() >= SAVE_EVERY)
+    }
+
+    /// What the last run saved of its view, once.
+    pub fn take_view(&mut self) -> Option<serde_json::Value> {
+        self.saved.as_mut()?.view.take()
     }
 
     /// Whether there is a run to resume.
@@ -167,7 +201,7 @@ impl StateFile {
         force: bool,
         outbox: Option<&[u8]>,
     ) -> anyhow::Result<bool> {
-        if !force && self.last.is_some_and(|t| t.elapsed() < SAVE_EVERY) {
+        if !force && !self.due() {
             return Ok(false);
         }
         let LiveSource::Files(f) = live else {
@@ -209,11 +243,13 @@ impl StateFile {
             });
         let json = serde_json::to_vec(&SavedRef {
             version: VERSION,
+            command: self.command,
             files: &files,
             pool: &session.monitor.pool,
             engine: &session.monitor.engine,
             stats: &session.stats,
             outbox: outbox.as_ref(),
+            view: self.view.as_ref(),
         })?;
         write_atomic(&self.path, &json)?;
         self.last = Some(Instant::now());
@@ -320,11 +356,13 @@ impl StateFile {
 #[derive(Serialize)]
 struct SavedRef<'a> {
     version: u32,
+    command: &'a str,
     files: &'a BTreeMap<String, SavedFile>,
     pool: &'a Pool,
     engine: &'a Engine,
     stats: &'a ReadStats,
     outbox: Option<&'a Outbox>,
+    view: Option<&'a serde_json::Value>,
 }
 
 /// Read a segment of `path` (a rotated sibling's rest, or the file itself up to `bound`) into

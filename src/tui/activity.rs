@@ -12,7 +12,8 @@ pub const MINUTES: usize = 120;
 /// Minutes of the pool chart.
 pub const POOL_MINUTES: usize = 6 * 60;
 
-#[derive(Clone, Debug, Default)]
+/// Kept in `top --state` (serde), so the charts go on across a restart.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Activity {
     /// (minute, allocations, failures), the last [`MINUTES`] minutes with events.
     per_minute: VecDeque<(Millis, u64, u64)>,
@@ -151,6 +152,35 @@ mod tests {
             stream: None,
             raw: String::new(),
         }
+    }
+
+    #[test]
+    fn what_top_state_keeps_comes_back_the_same() {
+        use crate::alert::{Alert, Notification, Rule, Status};
+        let mut a = Activity::default();
+        a.event(&status(29_000_000, 3));
+        for ends_at in [None, Some(-62_000_000_000_000_000)] {
+            a.notification(&Notification {
+                status: Status::Firing,
+                repeat: false,
+                at: 1_772_615_702_118,
+                alert: Alert {
+                    rule: Rule::PoolLow,
+                    severity: crate::alert::config::Severity::Warning,
+                    labels: [("pool".to_owned(), "gw-pool".to_owned())].into(),
+                    summary: "only 1 of 16 available".into(),
+                    value: 1.0,
+                    fingerprint: "abc".into(),
+                    starts_at: 1_772_615_702_118,
+                    // (out of RFC 3339's range: written `@…ms`)
+                    ends_at,
+                },
+            });
+        }
+        a.note(true, "gone".into());
+        let back: Activity =
+            serde_json::from_value(serde_json::to_value(&a).unwrap()).unwrap();
+        assert_eq!(format!("{back:?}"), format!("{a:?}"));
     }
 
     #[test]

@@ -30,6 +30,29 @@ pub fn ser_opt_time<S: serde::Serializer>(t: &Option<Millis>, s: S) -> Result<S:
     }
 }
 
+/// Deserialize what [`ser_time`] wrote (serde `deserialize_with`).
+pub fn de_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Millis, D::Error> {
+    let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    parse_written(&s).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a time")))
+}
+
+/// Deserialize what [`ser_opt_time`] wrote.
+pub fn de_opt_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Millis>, D::Error> {
+    let s = <Option<std::borrow::Cow<'de, str>> as serde::Deserialize>::deserialize(d)?;
+    s.map(|s| {
+        parse_written(&s).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a time")))
+    })
+    .transpose()
+}
+
+/// A time as [`fmt_time`] writes it (RFC 3339, or `@…ms` out of its range).
+fn parse_written(s: &str) -> Option<Millis> {
+    match s.strip_prefix('@').and_then(|r| r.strip_suffix("ms")) {
+        Some(ms) => ms.parse().ok(),
+        None => parse_rfc3339(s),
+    }
+}
+
 /// A time given on the command line: RFC 3339, `YYYY-MM-DD` (UTC midnight) or a duration back
 /// from `now` (`6h`, `7d`).
 pub fn parse_time_arg(s: &str, now: Millis) -> Result<Millis, String> {

@@ -172,6 +172,72 @@ fn top_in_a_real_terminal_follows_pauses_helps_and_restores() {
     assert_eq!(alt.trim(), "0", "the alternate screen was left");
 }
 
+/// `top --state`: quit, the log rotated and written while it is down, started again: it shows the
+/// whole pool (the old file's allocations are not read again: a fresh start would see only the
+/// new file's), and its charts come back from the state.
+#[test]
+fn top_state_resumes_across_a_rotation_while_down() {
+    let Some(bin) = tool(&["tmux"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("ganymede.log");
+    let state = dir.path().join("top.state");
+    std::fs::write(&log, allocations(0, 3)).unwrap();
+    let tmux = Tmux {
+        bin,
+        socket: format!("gwmon-test-state-{}", std::process::id()),
+    };
+    let cmd = format!(
+        "for i in 1 2; do '{}' top --pool-size 16 --state '{}' '{}'; echo \"EXITED$i $?\"; read x; done; sleep 600",
+        env!("CARGO_BIN_EXE_gwmon"),
+        state.display(),
+        log.display()
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "top",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "sh",
+        "-c",
+        &cmd,
+    ]);
+    tmux.wait_for("3 allocated · 0 orphaned · 13 of 16 available");
+    tmux.keys("q");
+    tmux.wait_for("EXITED1 0");
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(saved["command"], "top");
+    assert!(
+        saved["view"]["in_use"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty()),
+        "the pool chart is saved: {}",
+        saved["view"]
+    );
+    // Rotated and written while it is down.
+    std::fs::rename(&log, dir.path().join("ganymede.log.1")).unwrap();
+    std::fs::write(&log, allocations(3, 5)).unwrap();
+    tmux.keys("Enter");
+    tmux.wait_for("5 allocated · 0 orphaned · 11 of 16 available");
+    append(&log, &allocations(5, 6));
+    tmux.wait_for("6 allocated · 0 orphaned · 10 of 16 available");
+    tmux.keys("q");
+    tmux.wait_for("EXITED2 0");
+    // Another command's state is refused, naming it.
+    let out = run(&["watch", "--state", s(&state), s(&log)], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the state of gwmon top, not of watch"),
+        "{err}"
+    );
+}
+
 /// The 16 base colours of a terminal (xterm's), for the screenshot.
 const BASE: [&str; 16] = [
     "#000000", "#cd0000", "#00cd00", "#cdcd00", "#0000ee", "#cd00cd", "#00cdcd", "#e5e5e5",
