@@ -178,8 +178,7 @@ mod tests {
             });
         }
         a.note(true, "gone".into());
-        let back: Activity =
-            serde_json::from_value(serde_json::to_value(&a).unwrap()).unwrap();
+        let back: Activity = serde_json::from_value(serde_json::to_value(&a).unwrap()).unwrap();
         assert_eq!(format!("{back:?}"), format!("{a:?}"));
     }
 
