@@ -417,7 +417,9 @@ fn state_inputs(state: Option<&std::path::Path>, input: &InputArgs) -> anyhow::R
     }
     existing_dir(p, "--state")?;
     if let Some(g) = input.files.iter().find(|f| f.contains(['*', '?', '['])) {
-        bail!("--state resumes the files named, not globs ({g}): name each file");
+        bail!(
+            "--state resumes the files named, not globs ({g}): name each file (an unquoted glob lets the shell name them; a file matching later is not followed)"
+        );
     }
     Ok(())
 }

@@ -312,15 +312,25 @@ impl StateFile {
         session.monitor.engine.notify = true;
         for (i, path) in files.iter().enumerate() {
             let key = path.display().to_string();
-            let Some(sf) = saved.files.get(&key) else {
-                continue;
-            };
             let input = i as u32;
-            session
-                .states
-                .insert((input, Some(path.clone())), sf.recognizer.clone());
+            let sf = saved.files.get(&key);
+            if sf.is_none() && !path.exists() {
+                continue; // absent then and now: the follower waits for it
+            }
+            // (Not followed by the last run, absent then: what it holds now was written while
+            // that run was down, and is read from its start.)
+            if let Some(sf) = sf {
+                session
+                    .states
+                    .insert((input, Some(path.clone())), sf.recognizer.clone());
+            }
             let mut said = Vec::new();
-            let segs = plan(path, Some(&sf.mark), &mut said, &mut session.stats.lost)?;
+            let segs = plan(
+                path,
+                sf.map(|sf| &sf.mark),
+                &mut said,
+                &mut session.stats.lost,
+            )?;
             for s in said {
                 tell(s);
             }

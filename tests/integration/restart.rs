@@ -453,3 +453,68 @@ fn events_follow_state_completes_a_batch_cut_by_a_kill() {
     let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
     assert!(saved["outbox"].is_null(), "{}", saved["outbox"]);
 }
+
+/// A named file that did not exist (or was empty) while the last run followed it, written while
+/// it was down: read from its start on restart, nothing of the others twice.
+#[test]
+fn state_reads_files_that_appeared_while_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.log");
+    let b = dir.path().join("b.log");
+    let c = dir.path().join("c.log");
+    std::fs::write(&a, alloc_cycle("org-a", 1, 0, 2)).unwrap();
+    std::fs::write(&c, "").unwrap();
+    let state = dir.path().join("events.state");
+    let out = dir.path().join("events.jsonl");
+    let start = || {
+        Proc(
+            gwmon()
+                .args(["events", "--follow", "--from-start", "--no-pool-status"])
+                .args(["--state", s(&state), s(&a), s(&b), s(&c)])
+                .stdin(Stdio::null())
+                .stdout(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&out)
+                        .unwrap(),
+                )
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let count = || {
+        std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let mut first = start();
+    wait_for(30, "a's events", || (count() == 5).then_some(()));
+    sigterm(&first.0);
+    assert!(wait_exit(&mut first.0, 10).success());
+    std::fs::write(&b, alloc_cycle("org-b", 2, 10, 2)).unwrap();
+    append(&c, &alloc_cycle("org-c", 3, 20, 2));
+    append(&a, &alloc_cycle("org-a2", 4, 30, 2));
+    let mut second = start();
+    wait_for(30, "the events written while it was down", || {
+        (count() >= 20).then_some(())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    sigterm(&second.0);
+    assert!(wait_exit(&mut second.0, 10).success());
+    let text = std::fs::read_to_string(&out).unwrap();
+    let allocated: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("\"event\":\"allocated\""))
+        .collect();
+    assert_eq!(allocated.len(), 4, "{text}");
+    for org in ["org-a\"", "org-b\"", "org-c\"", "org-a2\""] {
+        assert_eq!(
+            allocated.iter().filter(|l| l.contains(org)).count(),
+            1,
+            "{org}: {text}"
+        );
+    }
+}
