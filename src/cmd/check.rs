@@ -46,6 +46,10 @@ struct FileMark {
     /// The time written on the last line read (for `log_silent`).
     #[serde(default)]
     last_line: Option<Millis>,
+    /// The rotated files beside it this run read (the rest of the file it had read, and those
+    /// written since the run before): where each was read to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    rotated: Vec<Mark>,
 }
 
 /// The time on the last line of `data` that carries one (looking back a few lines: the last
@@ -190,6 +194,9 @@ pub fn run(s: Check) -> anyhow::Result<Exit> {
             BTreeMap::new(),
         ),
     };
+    // Files written from now on may hold lines this run does not see: the next run reads the
+    // rotated ones written since.
+    let read_at = wall_now();
     let mut session = Session::new(&c.batch.read, monitor);
     session.per_file = false;
     session.stats = stats;
@@ -213,17 +220,26 @@ pub fn run(s: Check) -> anyhow::Result<Exit> {
         let segs = plan(
             &path,
             saved.map(|m| &m.mark),
+            saved.map_or(&[][..], |m| &m.rotated),
             &mut notes,
             &mut session.stats.lost,
         )?;
         let mut last = None;
         let mut last_line = saved.and_then(|m| m.last_line);
+        let mut rotated = Vec::new();
+        // Where the rest of the file last read ended (it was found under another name).
+        let mut rest_end = None;
         for seg in &segs {
             let (offset, line, time) =
                 read_segment(&mut session, i as u32, seg, c.batch.read.max_line)?;
             last_line = time.or(last_line);
             if seg.live {
                 last = Some((offset, line));
+            } else if let Ok(m) = Mark::of_content(&seg.path, offset, line) {
+                if seg.rest {
+                    rest_end = Some((offset, line, m.tail));
+                }
+                rotated.push(m);
             }
         }
         // When the file was last written: the time on its last line, else its mtime.
@@ -244,18 +260,29 @@ pub fn run(s: Check) -> anyhow::Result<Exit> {
         }
         match last {
             Some((offset, line)) => {
+                let mut mark = Mark::of(&path, offset, line)?;
+                mark.read_at = Some(read_at);
                 marks.insert(
                     key,
                     FileMark {
-                        mark: Mark::of(&path, offset, line)?,
+                        mark,
                         input,
                         last_line,
+                        rotated,
                     },
                 );
             }
             None => {
-                if let Some(m) = saved.cloned() {
-                    // The file is gone: keep its mark so its remainder can still be found.
+                if let Some(mut m) = saved.cloned() {
+                    // The file is gone: keep its mark so its remainder can still be found
+                    // (and the siblings written since the run that made it), moved to where
+                    // that remainder was read to.
+                    if let Some((offset, line, tail)) = rest_end {
+                        m.mark.offset = offset;
+                        m.mark.line = line;
+                        m.mark.tail = tail;
+                    }
+                    m.rotated = rotated;
                     marks.insert(key, m);
                 }
             }

@@ -222,6 +222,8 @@ impl StateFile {
                 line,
                 head: fingerprint(&head),
                 head_len: head.len(),
+                tail: None,
+                read_at: None,
             };
             files.insert(
                 key,
@@ -328,6 +330,7 @@ impl StateFile {
             let segs = plan(
                 path,
                 sf.map(|sf| &sf.mark),
+                &[],
                 &mut said,
                 &mut session.stats.lost,
             )?;

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::framer::{AtEnd, Framer};
 use super::identity::{FileId, HEAD, content_head, fingerprint, read_head};
-use super::input::decompress;
+use super::input::{Compression, MAGIC_LEN, decompress};
 
 /// How far a file was read, and which file it was.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -23,9 +23,58 @@ pub struct Mark {
     pub offset: u64,
     /// Line number of the next line.
     pub line: u64,
-    /// Fingerprint of the first `head_len` bytes (raw, as stored on disk).
+    /// Fingerprint of the first `head_len` bytes (raw, as stored on disk; decompressed for a
+    /// compressed rotated file's mark).
     pub head: u64,
     pub head_len: usize,
+    /// Fingerprint of the [`TAIL`] bytes of content before `offset`: tells the file read from
+    /// another that starts the same (a common banner), and a file rewritten past the offset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail: Option<u64>,
+    /// When the run that made this mark started reading (ms since the epoch): a rotated
+    /// sibling written since may hold lines that run never saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_at: Option<i64>,
+}
+
+/// Bytes before a mark's offset kept as its tail fingerprint.
+pub const TAIL: u64 = 64;
+
+/// The fingerprint of the [`TAIL`] bytes of `p`'s content before `offset` (decompressed when
+/// compressed); None when the content is shorter than `offset`.
+pub fn content_tail(p: &Path, offset: u64) -> io::Result<Option<u64>> {
+    let start = offset.saturating_sub(TAIL);
+    let len = (offset - start) as usize;
+    let f = File::open(p)?;
+    let mut magic = [0u8; MAGIC_LEN];
+    let n = std::os::unix::fs::FileExt::read_at(&f, &mut magic, 0)?;
+    let mut buf = vec![0u8; len];
+    if Compression::detect(&magic[..n]).is_none() {
+        let mut got = 0;
+        while got < len {
+            match std::os::unix::fs::FileExt::read_at(&f, &mut buf[got..], start + got as u64)? {
+                0 => return Ok(None),
+                k => got += k,
+            }
+        }
+    } else {
+        let mut r = decompress(Box::new(f))?;
+        let skipped = io::copy(&mut r.by_ref().take(start), &mut io::sink())?;
+        if skipped < start || r.read_exact(&mut buf).is_err() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(fingerprint(&buf)))
+}
+
+/// Whether `p`'s content starts as the mark's did and (when it has one) holds its tail at its
+/// offset: the file the mark was made of, under whatever name and compression it has now.
+fn holds(p: &Path, mark: &Mark) -> bool {
+    content_head(p, mark.head_len)
+        .is_ok_and(|h| h.len() == mark.head_len && fingerprint(&h) == mark.head)
+        && mark
+            .tail
+            .is_none_or(|t| content_tail(p, mark.offset).is_ok_and(|got| got == Some(t)))
 }
 
 impl Mark {
@@ -50,6 +99,29 @@ impl Mark {
             line,
             head: fingerprint(&head),
             head_len: head.len(),
+            tail: content_tail(path, offset).ok().flatten(),
+            read_at: None,
+        })
+    }
+
+    /// The mark of a rotated file read up to `offset` (of its content, decompressed): its head
+    /// is the content's.
+    pub fn of_content(path: &Path, offset: u64, line: u64) -> anyhow::Result<Mark> {
+        let m =
+            std::fs::metadata(path).with_context(|| format!("cannot stat {}", path.display()))?;
+        let head =
+            content_head(path, HEAD).with_context(|| format!("cannot read {}", path.display()))?;
+        let head = &head[..head.len().min(offset as usize)];
+        let id = FileId::of(&m);
+        Ok(Mark {
+            dev: id.dev,
+            ino: id.ino,
+            offset,
+            line,
+            head: fingerprint(head),
+            head_len: head.len(),
+            tail: content_tail(path, offset).ok().flatten(),
+            read_at: None,
         })
     }
 }
@@ -61,13 +133,22 @@ pub struct Segment {
     pub line: u64,
     /// The file may still be written: keep an unterminated last line for the next run.
     pub live: bool,
+    /// The rest of the file the mark was made of, found under another name.
+    pub rest: bool,
 }
 
 /// Decide what to read of `path` given what the last run saw: the segments, in order, and notes
 /// for the output (a remainder that could not be found: also counted in `lost`).
+///
+/// `mark` is where the last run stopped in `path`; `rotated` the marks of the rotated siblings
+/// it read. With the mark's `read_at`, the siblings written since that run started (named like
+/// the log: rotated, copied, compressed) are read too, each from where a mark says it was read
+/// to, or whole: they hold lines that run never saw (several rotations between two runs, or a
+/// file truncated and then rotated away).
 pub fn plan(
     path: &Path,
     mark: Option<&Mark>,
+    rotated: &[Mark],
     notes: &mut Vec<String>,
     lost: &mut u64,
 ) -> anyhow::Result<Vec<Segment>> {
@@ -80,6 +161,7 @@ pub fn plan(
         offset: 0,
         line: 1,
         live: true,
+        rest: false,
     };
     let Some(mark) = mark else {
         meta.with_context(|| format!("cannot open {}", path.display()))?;
@@ -93,24 +175,31 @@ pub fn plan(
             && head.len() == mark.head_len
             && fingerprint(&head) == mark.head
             && m.len() >= mark.offset
+            && mark
+                .tail
+                .is_none_or(|t| content_tail(path, mark.offset).is_ok_and(|got| got == Some(t)))
         {
+            segs.extend(written_since(path, mark, rotated, None));
             segs.push(Segment {
                 path: path.to_owned(),
                 offset: mark.offset,
                 line: mark.line,
                 live: true,
+                rest: false,
             });
             return Ok(segs);
         }
     }
     // Replaced (rotated, or truncated after a copy), or gone: the rest of the file we were
     // reading is in a sibling with the same first bytes (a renamed, copied or compressed file).
-    match find_rotated(path, mark).filter(|_| mark.offset > 0) {
+    let continuation = find_rotated(path, mark, rotated).filter(|_| mark.offset > 0);
+    match &continuation {
         Some(old) => segs.push(Segment {
-            path: old,
+            path: old.clone(),
             offset: mark.offset,
             line: mark.line,
             live: false,
+            rest: true,
         }),
         None if mark.offset == 0 => {}
         None => {
@@ -122,6 +211,7 @@ pub fn plan(
             ));
         }
     }
+    segs.extend(written_since(path, mark, rotated, continuation.as_deref()));
     match meta {
         Ok(_) => segs.push(fresh(path)),
         Err(_) => notes.push(format!("{} does not exist (yet)", path.display())),
@@ -129,8 +219,125 @@ pub fn plan(
     Ok(segs)
 }
 
-/// A sibling of `path` that is the file last read: same inode, or (compressed) same head.
-fn find_rotated(path: &Path, mark: &Mark) -> Option<PathBuf> {
+/// The rotated siblings of `path` written since the last run started reading (`mark.read_at`),
+/// oldest first, but `continuation` (read from the mark) and a file being compressed (its
+/// plain original is still there): from where `rotated` says each was read to, or whole.
+fn written_since(
+    path: &Path,
+    mark: &Mark,
+    rotated: &[Mark],
+    continuation: Option<&Path>,
+) -> Vec<Segment> {
+    let Some(since) = mark.read_at else {
+        return Vec::new();
+    };
+    let live = std::fs::metadata(path).ok().map(|m| FileId::of(&m));
+    // What holds the lines the mark covers and after: a copy of one of them holds no other.
+    let holders: Vec<&Path> = continuation
+        .into_iter()
+        .chain(live.is_some().then_some(path))
+        .collect();
+    let mut found: Vec<(i64, PathBuf)> = siblings(path)
+        .into_iter()
+        .filter(|p| Some(p.as_path()) != continuation)
+        .filter_map(|p| {
+            let m = std::fs::metadata(&p).ok()?;
+            if Some(FileId::of(&m)) == live || m.len() == 0 {
+                return None;
+            }
+            let mtime = m
+                .modified()
+                .ok()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?
+                .as_millis() as i64;
+            (mtime >= since - CLOCK_MARGIN_MS).then_some((mtime, p))
+        })
+        // (Only the files written since: the others are not read, let alone decompressed.)
+        .filter(|(_, p)| !holders.iter().any(|h| is_prefix_copy(p, h)))
+        .collect();
+    // A compressed file beside its plain original is the same content, mid-compression.
+    let plain: Vec<PathBuf> = found.iter().map(|(_, p)| p.clone()).collect();
+    found.retain(|(_, p)| {
+        let stem = p.with_extension("");
+        !(stem != *p && plain.contains(&stem) && is_compressed(p))
+    });
+    found.sort();
+    found
+        .into_iter()
+        .map(|(_, p)| {
+            let id = std::fs::metadata(&p).ok().map(|m| FileId::of(&m));
+            let known = rotated
+                .iter()
+                .find(|r| Some(r.id()) == id && holds(&p, r))
+                .or_else(|| rotated.iter().find(|r| r.tail.is_some() && holds(&p, r)));
+            // Read again from where it was read to (nothing, or what was written since), or
+            // whole.
+            let (offset, line) = known.map_or((0, 1), |r| (r.offset, r.line));
+            Segment {
+                path: p,
+                offset,
+                line,
+                live: false,
+                rest: false,
+            }
+        })
+        .collect()
+}
+
+/// The length of `p`'s content (decompressed when compressed).
+fn content_len(p: &Path) -> Option<u64> {
+    if !is_compressed(p) {
+        return std::fs::metadata(p).ok().map(|m| m.len());
+    }
+    let r = decompress(Box::new(File::open(p).ok()?)).ok()?;
+    io::copy(&mut r.take(u64::MAX), &mut io::sink()).ok()
+}
+
+/// Whether `copy`'s content is a prefix of `of`'s: the same first bytes, and the same bytes
+/// before the copy's end (a backup `cp app.log app.log.bak`, or the live file's copy).
+fn is_prefix_copy(copy: &Path, of: &Path) -> bool {
+    let (Some(n), Some(m)) = (content_len(copy), content_len(of)) else {
+        return false;
+    };
+    let head = |p: &Path| content_head(p, HEAD.min(n as usize)).ok();
+    n <= m
+        && head(copy) == head(of)
+        && content_tail(copy, n).ok().flatten() == content_tail(of, n).ok().flatten()
+}
+
+fn is_compressed(p: &Path) -> bool {
+    read_head(p, MAGIC_LEN).is_ok_and(|h| Compression::detect(&h).is_some())
+}
+
+/// The files beside `path` named like it (`app.log.1`, `app.log-20260304.gz`, `app.log.r001`).
+fn siblings(path: &Path) -> Vec<PathBuf> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Some(base) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p != path && p.is_file())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(&base))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// A sibling of `path` that is the file last read: same inode, or (compressed) same head; not
+/// a file that one of the `rotated` marks names (same inode, same content).
+fn find_rotated(path: &Path, mark: &Mark, rotated: &[Mark]) -> Option<PathBuf> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -150,13 +357,62 @@ fn find_rotated(path: &Path, mark: &Mark) -> Option<PathBuf> {
         })
         .collect();
     candidates.sort();
-    // Prefer the same inode; the content's first bytes must match either way (inodes are
-    // reused once a rotated file is compressed and removed).
-    candidates.sort_by_key(|p| !same_inode(p));
+    // Prefer the same inode; the content's first bytes (and those before the offset) must
+    // match either way (inodes are reused once a rotated file is compressed and removed).
+    // Files that start alike (a common banner) are told apart by time: the file read was
+    // rotated after that run read it, so it is the oldest written since; or, when it was not
+    // written since, the newest before (the others were rotated earlier).
+    let mtime = |p: &Path| -> i64 {
+        std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_millis() as i64)
+    };
+    let since = |t: i64| mark.read_at.is_some_and(|r| t >= r - CLOCK_MARGIN_MS);
+    candidates.sort_by_cached_key(|p| {
+        let t = mtime(p);
+        (!same_inode(p), !since(t), if since(t) { t } else { -t })
+    });
+    // A file not written since that run started reading was read by it to its end but for an
+    // unterminated line: one with whole lines past the offset is another file.
+    let another = |p: &Path| {
+        let id = std::fs::metadata(p).ok().map(|m| FileId::of(&m));
+        rotated.iter().any(|r| Some(r.id()) == id && holds(p, r))
+    };
     candidates.into_iter().find(|p| {
-        content_head(p, mark.head_len)
-            .is_ok_and(|h| h.len() == mark.head_len && fingerprint(&h) == mark.head)
+        holds(p, mark)
+            && !another(p)
+            && (mark.read_at.is_none()
+                || since(mtime(p))
+                || !line_after(p, mark.offset).unwrap_or(true))
     })
+}
+
+/// How much earlier than the wall clock a file's modification time may read: the kernel stamps
+/// it from a coarse clock (a tick of 1 to 10 ms).
+const CLOCK_MARGIN_MS: i64 = 20;
+
+/// Whether `p`'s content holds a whole line after `offset`.
+fn line_after(p: &Path, offset: u64) -> io::Result<bool> {
+    let f = File::open(p)?;
+    let mut r: Box<dyn Read> = if is_compressed(p) {
+        let mut r = decompress(Box::new(f))?;
+        io::copy(&mut r.by_ref().take(offset), &mut io::sink())?;
+        Box::new(r)
+    } else {
+        let mut f = f;
+        io::Seek::seek(&mut f, io::SeekFrom::Start(offset))?;
+        Box::new(f)
+    };
+    let mut buf = [0u8; 8192];
+    loop {
+        match r.read(&mut buf)? {
+            0 => return Ok(false),
+            n if memchr::memchr(b'\n', &buf[..n]).is_some() => return Ok(true),
+            _ => {}
+        }
+    }
 }
 
 /// Open a segment for framing: decompressed, what was read before skipped, the numbering

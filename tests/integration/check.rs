@@ -103,6 +103,78 @@ fn rotation_between_runs_loses_nothing() {
     }
 }
 
+/// Several rotations between two runs, the file the last run knew truncated first (a
+/// copytruncate) and the copy deleted: what is left on disk is counted, once — the generation
+/// that was truncated, then rotated away and compressed included — while a backup copy of the
+/// log (`cp ganymede.log ganymede.log.bak`) is not counted again, and a third run changes
+/// nothing.
+#[test]
+fn generations_rotated_after_a_truncation_between_runs_are_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("ganymede.log");
+    let state = dir.path().join("state.json");
+    let append = |p: &Path, text: String| {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .unwrap();
+        std::io::Write::write_all(&mut f, text.as_bytes()).unwrap();
+    };
+    append(&log, quiet_log(5, 0));
+    check(&state, &[&log], &["--pool-size", "50"]);
+    // copytruncate; the copy is deleted (its 5 cycles after the first are lost, and said)
+    append(&log, quiet_log(5, 100));
+    std::fs::copy(&log, dir.path().join("ganymede.log.1")).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    std::fs::remove_file(dir.path().join("ganymede.log.1")).unwrap();
+    // the truncated file gets 5 cycles, is renamed away and compressed
+    append(&log, quiet_log(5, 200));
+    std::fs::rename(&log, dir.path().join("ganymede.log.1")).unwrap();
+    let st = std::process::Command::new("gzip")
+        .arg(dir.path().join("ganymede.log.1"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // a new file with 5 more, and a backup copy of it
+    append(&log, quiet_log(5, 300));
+    std::fs::copy(&log, dir.path().join("ganymede.log.bak")).unwrap();
+    let (_, out) = check(&state, &[&log], &["--pool-size", "50", "-v"]);
+    assert_eq!(state_counts(&state).0, 15, "{out}");
+    assert_eq!(check(&state, &[&log], &["--pool-size", "50"]).0, 0);
+    assert_eq!(state_counts(&state).0, 15);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(v["stats"]["lost"], 1, "the deleted copy is counted as lost");
+}
+
+/// The log rotated away and not created again before two runs: the rest of it is read by the
+/// first, and not again by the second.
+#[test]
+fn a_log_rotated_away_and_not_recreated_is_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("ganymede.log");
+    let state = dir.path().join("state.json");
+    std::fs::write(&log, quiet_log(5, 0)).unwrap();
+    check(&state, &[&log], &["--pool-size", "50"]);
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    std::io::Write::write_all(&mut f, quiet_log(5, 100).as_bytes()).unwrap();
+    drop(f);
+    std::fs::rename(&log, dir.path().join("ganymede.log.1")).unwrap();
+    for _ in 0..2 {
+        check(&state, &[&log], &["--pool-size", "50"]);
+        assert_eq!(state_counts(&state).0, 10);
+    }
+    // Created again: its lines are read, the old rest is not.
+    std::fs::write(&log, quiet_log(5, 200)).unwrap();
+    check(&state, &[&log], &["--pool-size", "50"]);
+    assert_eq!(state_counts(&state).0, 15);
+}
+
 #[test]
 fn exit_codes_follow_the_alert_severities() {
     let dir = tempfile::tempdir().unwrap();

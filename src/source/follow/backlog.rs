@@ -104,6 +104,7 @@ fn open_pending(
         offset,
         line,
         live: false,
+        rest: false,
     };
     Some(frame_segment(file, &seg, max_line).map(|framer| Pending {
         path: p,
