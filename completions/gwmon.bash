@@ -833,7 +833,7 @@ _gwmon() {
             return 0
             ;;
         gwmon__subcmd__watch)
-            opts="-f -v -s -q -h -V --format --since --until --max-line-length --threads --verbose --pool-size --max-orgs --from-start --poll --config --set --alerts-json --exec --exec-timeout --exec-max --alertmanager --alertmanager-header --alertmanager-basic-auth-file --alertmanager-interval --quiet --color --summary-every --state --listen --textfile --textfile-interval --org-metrics --help --version"
+            opts="-f -v -s -q -h -V --format --since --until --max-line-length --threads --verbose --pool-size --max-orgs --from-start --poll --config --set --alerts-json --exec --exec-timeout --exec-max --alertmanager --alertmanager-header --alertmanager-basic-auth-file --alertmanager-ca-file --alertmanager-interval --quiet --color --summary-every --state --listen --textfile --textfile-interval --org-metrics --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -912,6 +912,10 @@ _gwmon() {
                     return 0
                     ;;
                 --alertmanager-basic-auth-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alertmanager-ca-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -80,9 +80,10 @@ complete -c gwmon -n "__fish_gwmon_using_subcommand watch" -l alerts-json -d 'Al
 complete -c gwmon -n "__fish_gwmon_using_subcommand watch" -l exec -d 'Run CMD for each alert transition, with the alert in GWMON_ALERT_* environment variables and as JSON on stdin. CMD is split on white space and run without a shell' -r
 complete -c gwmon -n "__fish_gwmon_using_subcommand watch" -l exec-timeout -d 'Longest run of one --exec command before it is killed' -r
 complete -c gwmon -n "__fish_gwmon_using_subcommand watch" -l exec-max -d 'Most --exec commands running at once' -r
-complete -c gwmon -n "__fish_gwmon_using_subcommand watch" -l alertmanager -d 'Send alerts to Alertmanager (v2 API), e.g. http://127.0.0.1:9093. Repeat it (or give a comma list) for an HA cluster: every alert goes to every Alertmanager, each with its own retries and backoff, so one that is down delays nothing' -r
+complete -c gwmon -n "__fish_gwmon_using_subcommand watch" -l alertmanager -d 'Send alerts to Alertmanager (v2 API), e.g. http://127.0.0.1:9093 or https://am1:9093 (TLS, verified against the system\'s trusted roots or --alertmanager-ca-file). Repeat it (or give a comma list) for an HA cluster: every alert goes to every Alertmanager, each with its own retries and backoff, so one that is down delays nothing' -r
 complete -c gwmon -n "__fish_gwmon_using_subcommand watch" -l alertmanager-header -d 'Send this header with every request to Alertmanager (repeatable), e.g. \'Authorization: Bearer TOKEN\' for an Alertmanager behind a proxy' -r
 complete -c gwmon -n "__fish_gwmon_using_subcommand watch" -l alertmanager-basic-auth-file -d 'Basic authentication for Alertmanager from FILE: one line USER:PASSWORD (kept off the command line and the process list)' -r -F
+complete -c gwmon -n "__fish_gwmon_using_subcommand watch" -l alertmanager-ca-file -d 'Verify https Alertmanagers against the CA certificates in FILE (PEM, one or more), e.g. a private CA\'s, instead of the system\'s trusted roots. Read and checked at startup' -r -F
 complete -c gwmon -n "__fish_gwmon_using_subcommand watch" -l alertmanager-interval -d 'How often firing alerts are re-sent to Alertmanager' -r
 complete -c gwmon -n "__fish_gwmon_using_subcommand watch" -l color -d 'When to colour alert lines' -r -f -a "auto\t''
 always\t''

@@ -161,6 +161,7 @@ Follow live logs and raise alerts as they happen.
     tail -f ganymede.log | gwmon watch
     gwmon watch /var/log/ganymede.log                 # tail -F: follows rotation and truncation
     gwmon watch --from-start --alertmanager http://127.0.0.1:9093 '/var/log/gw/*.log'
+    gwmon watch --alertmanager https://am.example.net:9093 --alertmanager-ca-file ca.pem gw.log
 
 Files are followed like tail -F: renamed away and recreated (logrotate create), truncated in place
 (copytruncate), deleted and recreated, or created later; quoted globs pick up new files. By default
@@ -387,9 +388,10 @@ pub struct SinkArgs {
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub exec_max: usize,
 
-    /// Send alerts to Alertmanager (v2 API), e.g. http://127.0.0.1:9093. Repeat it (or give a
-    /// comma list) for an HA cluster: every alert goes to every Alertmanager, each with its own
-    /// retries and backoff, so one that is down delays nothing.
+    /// Send alerts to Alertmanager (v2 API), e.g. http://127.0.0.1:9093 or https://am1:9093
+    /// (TLS, verified against the system's trusted roots or --alertmanager-ca-file). Repeat it
+    /// (or give a comma list) for an HA cluster: every alert goes to every Alertmanager, each
+    /// with its own retries and backoff, so one that is down delays nothing.
     #[arg(long, value_name = "URL", value_delimiter = ',')]
     pub alertmanager: Vec<String>,
 
@@ -402,6 +404,11 @@ pub struct SinkArgs {
     /// command line and the process list).
     #[arg(long, value_name = "FILE", requires = "alertmanager")]
     pub alertmanager_basic_auth_file: Option<PathBuf>,
+
+    /// Verify https Alertmanagers against the CA certificates in FILE (PEM, one or more), e.g.
+    /// a private CA's, instead of the system's trusted roots. Read and checked at startup.
+    #[arg(long, value_name = "FILE", requires = "alertmanager")]
+    pub alertmanager_ca_file: Option<PathBuf>,
 
     /// How often firing alerts are re-sent to Alertmanager.
     #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = Dur::parse_positive)]

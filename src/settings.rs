@@ -366,6 +366,18 @@ fn sinks(a: &SinkArgs) -> anyhow::Result<SinkOptions> {
             format!("Basic {}", crate::units::base64(line.as_bytes())),
         ));
     }
+    let ca = match &a.alertmanager_ca_file {
+        Some(path) => {
+            if !a.alertmanager.iter().any(|u| u.starts_with("https://")) {
+                bail!(
+                    "--alertmanager-ca-file {}: no --alertmanager URL is https://",
+                    path.display()
+                );
+            }
+            Some(crate::alert::alertmanager::CaFile::load(path)?)
+        }
+        None => None,
+    };
     Ok(SinkOptions {
         human: !a.quiet,
         color: stdout_color(a.color),
@@ -376,6 +388,7 @@ fn sinks(a: &SinkArgs) -> anyhow::Result<SinkOptions> {
         alertmanagers: a.alertmanager.clone(),
         alertmanager_headers: headers,
         alertmanager_interval: a.alertmanager_interval.std(),
+        alertmanager_ca: ca,
     })
 }
 

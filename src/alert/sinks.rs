@@ -56,11 +56,13 @@ pub struct SinkOptions {
     pub exec: Option<String>,
     pub exec_timeout: Duration,
     pub exec_max: usize,
-    /// Alertmanagers (each gets every alert), the headers sent to them, and how often firing
-    /// alerts are re-sent.
+    /// Alertmanagers (each gets every alert), the headers sent to them, how often firing
+    /// alerts are re-sent, and the CA certificates an https one is verified against (None: the
+    /// system roots).
     pub alertmanagers: Vec<String>,
     pub alertmanager_headers: Vec<(String, String)>,
     pub alertmanager_interval: Duration,
+    pub alertmanager_ca: Option<alertmanager::CaFile>,
 }
 
 /// Where notifications go.
@@ -106,6 +108,7 @@ impl Sinks {
                 url,
                 o.alertmanager_interval,
                 std::sync::Arc::clone(&headers),
+                o.alertmanager_ca.clone(),
             )?);
         }
         Ok(sinks)

@@ -223,10 +223,9 @@ fn bad_alertmanager_options_are_clear_errors() {
     std::fs::write(&cred, "no colon here\n").unwrap();
     let missing = dir.path().join("missing.cred");
     for (args, want) in [
-        (vec!["--alertmanager", "https://am:9093"], "plain http only"),
         (
             vec!["--alertmanager", "ftp://am"],
-            "expected an http:// URL",
+            "expected an http:// or https:// URL",
         ),
         (
             vec!["--alertmanager", "http://a:1,,http://b:2"],

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod alertmanager_ha;
+mod alertmanager_tls;
 mod backfill;
 mod bad_input;
 mod check;
