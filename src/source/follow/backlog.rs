@@ -315,19 +315,24 @@ impl Follower {
                 self.remember(id);
                 // Its first bytes too, even when there is nothing left to read in it: once it is
                 // deleted, its inode number may be given to a new file, which must not pass for it.
-                if let Ok(h) = content_head(&p, crate::source::identity::HEAD)
-                    && !h.is_empty()
-                {
-                    let head = Head {
+                let copy_head = content_head(&p, crate::source::identity::HEAD)
+                    .ok()
+                    .filter(|h| !h.is_empty())
+                    .map(|h| Head {
                         fp: fingerprint(&h),
                         len: h.len(),
-                    };
+                    });
+                if let Some(head) = copy_head {
                     self.remember_content(id, head);
                 }
                 let compressed = crate::source::identity::read_head(&p, 8)
                     .is_ok_and(|h| crate::source::input::Compression::detect(&h).is_some());
                 if !compressed && m.len() <= consumed {
-                    // Everything it holds was read already.
+                    // Everything it holds was read already: a compressed copy of it later is
+                    // not new content either.
+                    if let Some(head) = copy_head {
+                        self.remember_head(head, m.len());
+                    }
                     return;
                 }
                 self.queue(i, &p, id, consumed, next_line);

@@ -842,3 +842,39 @@ fn generations_rotated_away_between_two_looks_are_read_in_order() {
         assert_eq!(got.lines.len(), 8, "{:?}", got.texts());
     }
 }
+
+/// A copytruncate after everything was read (the copy holds nothing new), the copy compressed,
+/// then a rename + create rotation: the compressed copy is not read as a generation never seen.
+#[test]
+fn a_compressed_copy_of_a_file_read_whole_is_not_read_again() {
+    for poll in [None, Some(Duration::from_millis(50))] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gw.log");
+        fs::write(&path, "").unwrap();
+        let mut f = follower(&[&path], opts(poll, false));
+        let mut got = Got::default();
+        append(&path, "one 1\none 2\none 3\n");
+        until(&mut f, &mut got, |g| g.lines.len() >= 3);
+        let copy = dir.path().join("gw.log.1");
+        fs::copy(&path, &copy).unwrap();
+        truncate(&path);
+        until(&mut f, &mut got, |g| {
+            g.count(|n| matches!(n, FollowNote::Truncated { .. })) == 1
+        });
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&fs::read(&copy).unwrap()).unwrap();
+        fs::write(dir.path().join("gw.log.1.gz"), gz.finish().unwrap()).unwrap();
+        fs::remove_file(&copy).unwrap();
+        append(&path, "two 1\n");
+        until(&mut f, &mut got, |g| g.lines.len() >= 4);
+        fs::rename(&path, dir.path().join("gw.log.2")).unwrap();
+        fs::write(&path, "three 1\n").unwrap();
+        until(&mut f, &mut got, |g| g.lines.len() >= 5);
+        quiet(&mut f, &mut got, Duration::from_millis(300));
+        assert_eq!(
+            got.texts(),
+            ["one 1", "one 2", "one 3", "two 1", "three 1"],
+            "{poll:?}"
+        );
+    }
+}
