@@ -181,13 +181,11 @@ impl Follower {
         if head.len == 0 {
             return true;
         }
-        let Ok(f) = fs::File::open(p) else {
-            return true;
-        };
-        let mut b = vec![0u8; head.len];
-        match std::os::unix::fs::FileExt::read_exact_at(&f, &mut b, 0) {
-            Ok(()) => fingerprint(&b) == head.fp,
-            Err(_) => false,
+        // The content's first bytes (decompressed: a compressed copy is remembered by what it
+        // holds, not by its bytes on disk). One that cannot be opened (gone) was seen.
+        match content_head(p, head.len) {
+            Ok(b) => b.len() == head.len && fingerprint(&b) == head.fp,
+            Err(_) => fs::File::open(p).is_err(),
         }
     }
 

@@ -878,3 +878,35 @@ fn a_compressed_copy_of_a_file_read_whole_is_not_read_again() {
         );
     }
 }
+
+/// A copytruncate whose copy is compressed before the follower looks, with lines in it not read
+/// yet: the rest is read from the compressed copy once (it is not also taken for a generation
+/// never seen, and read again from its start).
+#[test]
+fn a_compressed_copy_with_an_unread_rest_is_read_once() {
+    for poll in [None, Some(Duration::from_millis(50))] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gw.log");
+        fs::write(&path, "").unwrap();
+        let mut f = follower(&[&path], opts(poll, false));
+        let mut got = Got::default();
+        append(&path, "one 1\none 2\none 3\n");
+        until(&mut f, &mut got, |g| g.lines.len() >= 3);
+        append(&path, "one 4\n");
+        let copy = dir.path().join("gw.log.1");
+        fs::copy(&path, &copy).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&fs::read(&copy).unwrap()).unwrap();
+        fs::write(dir.path().join("gw.log.1.gz"), gz.finish().unwrap()).unwrap();
+        fs::remove_file(&copy).unwrap();
+        truncate(&path);
+        append(&path, "two 1\n");
+        until(&mut f, &mut got, |g| g.lines.len() >= 5);
+        quiet(&mut f, &mut got, Duration::from_millis(300));
+        assert_eq!(
+            got.texts(),
+            ["one 1", "one 2", "one 3", "one 4", "two 1"],
+            "{poll:?}"
+        );
+    }
+}
