@@ -275,19 +275,22 @@ impl Follower {
     }
 
     /// Entry `i`'s file was truncated after `consumed` bytes had been read (its first bytes
-    /// were `head`): read the rest from the copy beside it, or tell that it is lost.
+    /// were `head`; `tail`: the fingerprint of the last bytes read, and the offset they end
+    /// at): read the rest from the copy beside it, or tell that it is lost.
     pub(super) fn recover_copy(
         &mut self,
         i: usize,
         head: Head,
+        tail: Option<(u64, u64)>,
         consumed: u64,
         next_line: u64,
         truncated: FileId,
     ) {
         let path = self.entries[i].path.clone();
         // The newest sibling that starts as the file did — not the file itself (renamed since:
-        // truncated, then rotated), nor one read before (files may share their first KiB: a
-        // banner).
+        // truncated, then rotated), nor one read before, nor a compressed copy of one read to
+        // its end. Files may share their first KiB (a banner): one that also holds the bytes
+        // last read where they were read is the copy, before any other.
         let copy = (head.len > 0)
             .then(|| {
                 let mut c: Vec<(PathBuf, fs::Metadata)> = siblings(&path)
@@ -296,12 +299,24 @@ impl Follower {
                         let id = FileId::of(m);
                         id != truncated && !self.was_seen(id, p)
                     })
+                    .filter(|(p, _)| {
+                        content_head(p, head.len)
+                            .is_ok_and(|h| h.len() == head.len && fingerprint(&h) == head.fp)
+                    })
                     .collect();
                 c.sort_by_key(|(_, m)| std::cmp::Reverse(m.modified().ok()));
-                c.into_iter().map(|(p, _)| p).find(|p| {
-                    content_head(p, head.len)
-                        .is_ok_and(|h| h.len() == head.len && fingerprint(&h) == head.fp)
-                })
+                let holds_tail = |p: &Path| {
+                    tail.is_some_and(|(fp, end)| {
+                        crate::source::resume::content_tail(p, end).is_ok_and(|got| got == Some(fp))
+                    })
+                };
+                match c.iter().position(|(p, _)| holds_tail(p)) {
+                    Some(k) => Some(c.swap_remove(k).0),
+                    None => c
+                        .into_iter()
+                        .map(|(p, _)| p)
+                        .find(|p| !self.is_compressed_copy_of_seen(p)),
+                }
             })
             .flatten();
         match copy {

@@ -102,6 +102,18 @@ impl FileAt {
     /// The bytes before the offset are still those that were read. They are not when the file
     /// was truncated and written past the old offset again between two looks (a copytruncate
     /// under a busy writer): its length alone does not show that.
+    /// The fingerprint of the last bytes read and the offset they end at, when they are the
+    /// [`TAIL`] bytes before it (or all of a shorter file's), as
+    /// [`content_tail`](crate::source::resume::content_tail) gives them.
+    pub(super) fn tail(&self) -> Option<(u64, u64)> {
+        (self.tail_len > 0 && self.tail_len as u64 == self.offset.min(TAIL as u64)).then(|| {
+            (
+                crate::source::identity::fingerprint(&self.tail[..self.tail_len]),
+                self.offset,
+            )
+        })
+    }
+
     fn unchanged(&self) -> bool {
         if self.tail_len == 0 || self.compressed {
             return true;
@@ -121,6 +133,12 @@ impl Read for FileAt {
             return Ok(0);
         }
         let n = self.file.read_at(buf, self.offset)?;
+        // Truncated and written past the offset again while this read was under way (the look
+        // before it found the file as it was read): what came is the new content, not the rest
+        // of the old. Not taken; the next look sees the change and goes by the copy.
+        if n > 0 && !self.unchanged() {
+            return Ok(0);
+        }
         if self.offset == 0 && !self.sniffed && n >= 2 {
             self.sniffed = true;
             if Compression::detect(&buf[..n]).is_some() {
@@ -532,11 +550,11 @@ impl Follower {
             // copytruncate: what was written after the last read is in the copy beside the
             // file (a held partial line included): read it from there, then the file anew.
             let (head, consumed, next_line) = (g.head, g.framer.consumed, g.framer.next_line);
-            let (since, id) = (g.changed, g.id);
+            let (since, id, tail) = (g.changed, g.id, g.framer.get_ref().tail());
             g.framer.discard_partial();
             g.restart();
             self.note(i, |input, path| FollowNote::Truncated { input, path });
-            self.recover_copy(i, head, consumed, next_line, id);
+            self.recover_copy(i, head, tail, consumed, next_line, id);
             // Generations copied and truncated away whole between two looks: copies made
             // since the file last changed, never seen.
             if let Some(since) = since {
