@@ -193,7 +193,7 @@ pub struct Follower {
     chunks: Vec<FollowChunk>,
     notes: Vec<FollowNote>,
     /// Files opened (or queued to be read), so that no sibling is read twice.
-    seen: std::collections::VecDeque<(FileId, backlog::Head)>,
+    seen: std::collections::VecDeque<backlog::Seen>,
     /// First bytes of the files read to their end, to know a compressed copy of one.
     /// Files read to their end: their first bytes and their length (to know a compressed
     /// copy of one).

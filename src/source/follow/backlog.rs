@@ -152,11 +152,16 @@ impl Follower {
     /// [`Follower::remember_content`]). Opened again, it may be another file that got a freed
     /// inode number: what it starts with is taken anew.
     pub(super) fn remember(&mut self, id: FileId) {
-        if let Some(e) = self.seen.iter_mut().find(|(s, _)| *s == id) {
-            e.1 = Head::default();
+        if let Some(e) = self.seen.iter_mut().find(|s| s.id == id) {
+            e.head = Head::default();
+            e.tail = None;
             return;
         }
-        self.seen.push_back((id, Head::default()));
+        self.seen.push_back(Seen {
+            id,
+            head: Head::default(),
+            tail: None,
+        });
         if self.seen.len() > MAX_SEEN {
             self.seen.pop_front();
         }
@@ -164,29 +169,43 @@ impl Follower {
 
     /// Remember what the opened file `id` starts with, once known (see [`Follower::was_seen`]).
     pub(super) fn remember_content(&mut self, id: FileId, head: Head) {
-        if let Some(e) = self.seen.iter_mut().find(|(s, _)| *s == id)
-            && head.len > e.1.len
+        if let Some(e) = self.seen.iter_mut().find(|s| s.id == id)
+            && head.len > e.head.len
         {
-            e.1 = head;
+            e.head = head;
+        }
+    }
+
+    /// Remember the bytes the file `id` holds before an offset (the fingerprint of the
+    /// [`TAIL`](crate::source::resume::TAIL) bytes, and the offset): files that start alike (a
+    /// banner) are told apart by them.
+    pub(super) fn remember_tail(&mut self, id: FileId, tail: (u64, u64)) {
+        if let Some(e) = self.seen.iter_mut().find(|s| s.id == id) {
+            e.tail = Some(tail);
         }
     }
 
     /// The file at `p`, `id`, was opened before. Not when the inode was freed and reused since
     /// (a rotated file compressed and deleted, and a new one given its number): then its first
-    /// bytes are not those remembered.
+    /// bytes, or those before the offset it was known to, are not those remembered.
     fn was_seen(&self, id: FileId, p: &Path) -> bool {
-        let Some((_, head)) = self.seen.iter().find(|(s, _)| *s == id) else {
+        let Some(seen) = self.seen.iter().find(|s| s.id == id) else {
             return false;
         };
+        let head = seen.head;
         if head.len == 0 {
             return true;
         }
         // The content's first bytes (decompressed: a compressed copy is remembered by what it
         // holds, not by its bytes on disk). One that cannot be opened (gone) was seen.
-        match content_head(p, head.len) {
+        let same_head = match content_head(p, head.len) {
             Ok(b) => b.len() == head.len && fingerprint(&b) == head.fp,
-            Err(_) => fs::File::open(p).is_err(),
-        }
+            Err(_) => return fs::File::open(p).is_err(),
+        };
+        same_head
+            && seen.tail.is_none_or(|(fp, end)| {
+                crate::source::resume::content_tail(p, end).is_ok_and(|t| t == Some(fp))
+            })
     }
 
     /// A sibling of entry `i`'s path changed after `since`, holds data and was never opened:
@@ -291,6 +310,7 @@ impl Follower {
         // truncated, then rotated), nor one read before, nor a compressed copy of one read to
         // its end. Files may share their first KiB (a banner): one that also holds the bytes
         // last read where they were read is the copy, before any other.
+        let mut by_tail = false;
         let copy = (head.len > 0)
             .then(|| {
                 let mut c: Vec<(PathBuf, fs::Metadata)> = siblings(&path)
@@ -311,7 +331,10 @@ impl Follower {
                     })
                 };
                 match c.iter().position(|(p, _)| holds_tail(p)) {
-                    Some(k) => Some(c.swap_remove(k).0),
+                    Some(k) => {
+                        by_tail = true;
+                        Some(c.swap_remove(k).0)
+                    }
                     None => c
                         .into_iter()
                         .map(|(p, _)| p)
@@ -337,6 +360,9 @@ impl Follower {
                     });
                 if let Some(head) = copy_head {
                     self.remember_content(id, head);
+                }
+                if let Some(t) = tail.filter(|_| by_tail) {
+                    self.remember_tail(id, t);
                 }
                 let compressed = crate::source::identity::read_head(&p, 8)
                     .is_ok_and(|h| crate::source::input::Compression::detect(&h).is_some());
@@ -416,6 +442,15 @@ impl Follower {
         }
         true
     }
+}
+
+/// A file opened before: its identity, its first bytes and (once known) the bytes before an
+/// offset it had then.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Seen {
+    id: FileId,
+    head: Head,
+    tail: Option<(u64, u64)>,
 }
 
 /// Pending files of an entry, oldest first.

@@ -492,6 +492,9 @@ impl Follower {
             self.remember_head(head, len);
             self.remember_content(g.id, head);
         }
+        if let Some(t) = g.framer.get_ref().tail() {
+            self.remember_tail(g.id, t);
+        }
         if g.nlink() > 0 {
             self.retired.push(g);
             if self.retired.len() > MAX_RETIRED {
