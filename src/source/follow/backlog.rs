@@ -151,16 +151,19 @@ impl Follower {
     /// Remember that the file `id` was opened (its first bytes follow with
     /// [`Follower::remember_content`]). Opened again, it may be another file that got a freed
     /// inode number: what it starts with is taken anew.
-    pub(super) fn remember(&mut self, id: FileId) {
+    pub(super) fn remember(&mut self, id: FileId, m: &fs::Metadata) {
+        let born = m.created().ok();
         if let Some(e) = self.seen.iter_mut().find(|s| s.id == id) {
             e.head = Head::default();
             e.tail = None;
+            e.born = born;
             return;
         }
         self.seen.push_back(Seen {
             id,
             head: Head::default(),
             tail: None,
+            born,
         });
         if self.seen.len() > MAX_SEEN {
             self.seen.pop_front();
@@ -192,6 +195,12 @@ impl Follower {
         let Some(seen) = self.seen.iter().find(|s| s.id == id) else {
             return false;
         };
+        // Created at another moment (where the file system keeps the birth time): another file.
+        if let (Some(born), Ok(now)) = (seen.born, fs::metadata(p).and_then(|m| m.created()))
+            && born != now
+        {
+            return false;
+        }
         let head = seen.head;
         if head.len == 0 {
             return true;
@@ -252,7 +261,10 @@ impl Follower {
             if self.is_compressed_copy_of_seen(&p) {
                 continue;
             }
-            self.remember(id);
+            let Ok(m) = fs::metadata(&p) else {
+                continue;
+            };
+            self.remember(id, &m);
             self.queue(i, &p, id, 0, 1);
         }
     }
@@ -348,7 +360,7 @@ impl Follower {
                     return;
                 };
                 let id = FileId::of(&m);
-                self.remember(id);
+                self.remember(id, &m);
                 // Its first bytes too, even when there is nothing left to read in it: once it is
                 // deleted, its inode number may be given to a new file, which must not pass for it.
                 let copy_head = content_head(&p, crate::source::identity::HEAD)
@@ -451,6 +463,9 @@ pub(crate) struct Seen {
     id: FileId,
     head: Head,
     tail: Option<(u64, u64)>,
+    /// Its birth time, where the file system keeps one (an inode number given to a new file
+    /// comes with a new one).
+    born: Option<std::time::SystemTime>,
 }
 
 /// Pending files of an entry, oldest first.

@@ -395,7 +395,7 @@ impl Follower {
             self.entries[i].current = Some(self.retired.remove(k));
             return true;
         }
-        self.remember(id);
+        self.remember(id, &m);
         let mut g = Generation::new(file, &m, self.opts.max_line);
         if startup
             && !self.opts.from_start
