@@ -195,6 +195,20 @@ impl Generation {
         &self.framer.get_ref().file
     }
 
+    /// The file's first bytes are no longer those taken in: truncated and written again before
+    /// much (or any) of it was read, where the bytes before the offset are too few to tell.
+    fn head_changed(&self) -> bool {
+        let at = self.framer.get_ref();
+        if self.head.len == 0 || at.tail_len >= TAIL || at.compressed {
+            return false;
+        }
+        let mut b = vec![0u8; self.head.len];
+        match at.file.read_at(&mut b, 0) {
+            Ok(n) => n < self.head.len || crate::source::identity::fingerprint(&b) != self.head.fp,
+            Err(_) => false,
+        }
+    }
+
     pub(super) fn compressed(&self) -> bool {
         self.framer.get_ref().compressed
     }
@@ -409,6 +423,9 @@ impl Follower {
                 self.error(i, "compressed: not followed".into());
             }
         }
+        // What it starts with now, before reading it: a copytruncate before the first read
+        // shows as other first bytes.
+        g.refresh_head();
         self.entries[i].current = Some(g);
         true
     }
@@ -547,7 +564,8 @@ impl Follower {
         let shrunk = meta
             .as_ref()
             .is_some_and(|m| m.len() < g.framer.get_ref().offset)
-            || !g.framer.get_ref().unchanged();
+            || !g.framer.get_ref().unchanged()
+            || g.head_changed();
         let changed = meta.and_then(|m| m.modified().ok());
         if shrunk {
             // copytruncate: what was written after the last read is in the copy beside the

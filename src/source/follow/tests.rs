@@ -910,3 +910,22 @@ fn a_compressed_copy_with_an_unread_rest_is_read_once() {
         );
     }
 }
+
+/// A copytruncate before the file was read at all (its first bytes were taken when it was
+/// opened): the copy is read, then the file anew.
+#[test]
+fn a_copytruncate_before_the_first_read_reads_the_copy() {
+    for poll in [None, Some(Duration::from_millis(50))] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gw.log");
+        fs::write(&path, "first 1\nfirst 2\n").unwrap();
+        let mut f = follower(&[&path], opts(poll, true));
+        fs::copy(&path, dir.path().join("gw.log.1")).unwrap();
+        truncate(&path);
+        append(&path, "second 1\n");
+        let mut got = Got::default();
+        until(&mut f, &mut got, |g| g.lines.len() >= 3);
+        quiet(&mut f, &mut got, Duration::from_millis(300));
+        assert_eq!(got.texts(), ["first 1", "first 2", "second 1"], "{poll:?}");
+    }
+}
