@@ -58,6 +58,8 @@ pub(super) struct FileAt {
     /// The last bytes read (those just before `offset`), `tail_len` of them.
     tail: [u8; TAIL],
     tail_len: usize,
+    /// The file's first bytes as last taken in ([`Generation::refresh_head`]).
+    head: Head,
 }
 
 impl FileAt {
@@ -69,6 +71,20 @@ impl FileAt {
             compressed: false,
             tail: [0; TAIL],
             tail_len: 0,
+            head: Head::default(),
+        }
+    }
+
+    /// The file's first bytes are no longer those taken in: truncated and written again before
+    /// much (or any) of it was read, where the bytes before the offset are too few to tell.
+    fn head_changed(&self) -> bool {
+        if self.head.len == 0 || self.tail_len >= TAIL || self.compressed {
+            return false;
+        }
+        let mut b = vec![0u8; self.head.len];
+        match self.file.read_at(&mut b, 0) {
+            Ok(n) => n < self.head.len || crate::source::identity::fingerprint(&b) != self.head.fp,
+            Err(_) => false,
         }
     }
 
@@ -136,7 +152,7 @@ impl Read for FileAt {
         // Truncated and written past the offset again while this read was under way (the look
         // before it found the file as it was read): what came is the new content, not the rest
         // of the old. Not taken; the next look sees the change and goes by the copy.
-        if n > 0 && !self.unchanged() {
+        if n > 0 && (!self.unchanged() || self.head_changed()) {
             return Ok(0);
         }
         if self.offset == 0 && !self.sniffed && n >= 2 {
@@ -188,6 +204,7 @@ impl Generation {
                 fp: fingerprint(&b[..n]),
                 len: n,
             };
+            self.framer.get_mut().head = self.head;
         }
     }
 
@@ -195,18 +212,8 @@ impl Generation {
         &self.framer.get_ref().file
     }
 
-    /// The file's first bytes are no longer those taken in: truncated and written again before
-    /// much (or any) of it was read, where the bytes before the offset are too few to tell.
     fn head_changed(&self) -> bool {
-        let at = self.framer.get_ref();
-        if self.head.len == 0 || at.tail_len >= TAIL || at.compressed {
-            return false;
-        }
-        let mut b = vec![0u8; self.head.len];
-        match at.file.read_at(&mut b, 0) {
-            Ok(n) => n < self.head.len || crate::source::identity::fingerprint(&b) != self.head.fp,
-            Err(_) => false,
-        }
+        self.framer.get_ref().head_changed()
     }
 
     pub(super) fn compressed(&self) -> bool {
@@ -336,6 +343,7 @@ impl Generation {
         at.offset = 0;
         at.sniffed = false;
         at.tail_len = 0;
+        at.head = Head::default();
     }
 }
 
