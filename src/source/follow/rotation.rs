@@ -574,7 +574,29 @@ impl Follower {
             .is_some_and(|m| m.len() < g.framer.get_ref().offset)
             || !g.framer.get_ref().unchanged()
             || g.head_changed();
-        let changed = meta.and_then(|m| m.modified().ok());
+        let changed = meta.as_ref().and_then(|m| m.modified().ok());
+        // Nothing read of it, empty, and changed since the last look: written and truncated
+        // in between (a copytruncate before the first read of what was written); the copy is
+        // a file written since, never seen.
+        let emptied = !shrunk
+            && g.framer.get_ref().offset == 0
+            && meta.as_ref().is_some_and(|m| m.len() == 0)
+            && g.changed.is_some_and(|c| changed.is_some_and(|t| t > c));
+        if emptied && let Some(since) = g.changed {
+            let id = g.id;
+            self.find_missed(i, since, Some(id));
+            if !self.read_backlog(i, budget) {
+                let e = &mut self.entries[i];
+                if let Some(g) = &mut e.current {
+                    g.changed = changed.or(g.changed);
+                }
+                return false;
+            }
+        }
+        let e = &mut self.entries[i];
+        let Some(g) = &mut e.current else {
+            return true;
+        };
         if shrunk {
             // copytruncate: what was written after the last read is in the copy beside the
             // file (a held partial line included): read it from there, then the file anew.

@@ -929,3 +929,25 @@ fn a_copytruncate_before_the_first_read_reads_the_copy() {
         assert_eq!(got.texts(), ["first 1", "first 2", "second 1"], "{poll:?}");
     }
 }
+
+/// An empty file written and copytruncated before the follower read any of it: the file is
+/// empty again, as it was; the copy, written since the last look, is read.
+#[test]
+fn written_and_copytruncated_between_two_looks_of_an_empty_file() {
+    for poll in [None, Some(Duration::from_millis(50))] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gw.log");
+        fs::write(&path, "").unwrap();
+        let mut f = follower(&[&path], opts(poll, false));
+        let mut got = Got::default();
+        quiet(&mut f, &mut got, Duration::from_millis(100));
+        // (The file's mtime must move on past the coarse clock's tick.)
+        std::thread::sleep(Duration::from_millis(20));
+        append(&path, "a 1\na 2\n");
+        fs::copy(&path, dir.path().join("gw.log.1")).unwrap();
+        truncate(&path);
+        until(&mut f, &mut got, |g| g.lines.len() >= 2);
+        quiet(&mut f, &mut got, Duration::from_millis(300));
+        assert_eq!(got.texts(), ["a 1", "a 2"], "{poll:?}");
+    }
+}
