@@ -24,6 +24,10 @@ use crate::source::follow::{FollowNote, FollowOptions};
 use crate::term::escape;
 use crate::units::time::wall_now;
 
+/// The most a first `--state` run holds of what its catch-up (`--from-start`) rendered until
+/// its first save.
+const CATCHUP_HOLD: usize = 16 << 20;
+
 /// The longest the live loop sleeps.
 const TICK: Duration = Duration::from_millis(250);
 
@@ -181,14 +185,29 @@ pub fn follow(
             emit(&mut out)?;
             live
         }
-        // (With --state, what the catch-up renders waits for the first save too.)
-        None => super::catchup::open(
-            batch,
-            &opts.follow,
-            &mut session,
-            &mut notes,
-            &mut |ev, names| render(ev, names, &mut out),
-        )?,
+        // With --state, what the catch-up renders waits for the first save too, up to a bound:
+        // memory stays bounded whatever the history (a kill in the first catch-up of a longer
+        // one may emit its first events again). Without, it is written as it comes.
+        None => {
+            let hold = if state.is_some() {
+                CATCHUP_HOLD
+            } else {
+                64 << 10
+            };
+            super::catchup::open(
+                batch,
+                &opts.follow,
+                &mut session,
+                &mut notes,
+                &mut |ev, names| {
+                    render(ev, names, &mut out)?;
+                    if out.len() > hold {
+                        emit(&mut out)?;
+                    }
+                    Ok(())
+                },
+            )?
+        }
     };
     if state.is_none() {
         emit(&mut out)?;
