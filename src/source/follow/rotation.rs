@@ -75,10 +75,11 @@ impl FileAt {
         }
     }
 
-    /// The file's first bytes are no longer those taken in: truncated and written again before
-    /// much (or any) of it was read, where the bytes before the offset are too few to tell.
+    /// The file's first bytes are no longer those taken in: truncated and written again, where
+    /// the bytes before the offset are too few to tell, or happen to be alike (lines that
+    /// differ only at their ends).
     fn head_changed(&self) -> bool {
-        if self.head.len == 0 || self.tail_len >= TAIL || self.compressed {
+        if self.head.len == 0 || self.compressed {
             return false;
         }
         let mut b = vec![0u8; self.head.len];
