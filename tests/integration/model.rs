@@ -444,13 +444,12 @@ fn only_seed() -> Option<u64> {
     u64::from_str_radix(v.trim_start_matches("0x"), 16).ok()
 }
 
-/// Known to fail on some sequences (left open in issue 11): with `GWMON_LONG=1` the first 42
-/// of the 60 native sequences pass, then seed 0x52336 loses a copytruncate's copy made of a
-/// file the follower had restarted at offset 0 after an earlier truncation and not read yet
-/// (written, copied and truncated between two looks, and written again). Run with `cargo test
-/// -- --ignored`.
+/// Known to fail on some sequences (left open in issue 11): with `GWMON_LONG=1` the first 49
+/// of the 60 native sequences pass, then seed 0x5fbbf reads a renamed generation twice, once
+/// from the file and once from its compressed copy found beside the log after a truncation of
+/// the next one. Run with `cargo test -- --ignored`.
 #[test]
-#[ignore = "known failure on some seeds: a copytruncate of a file not read since its last truncation (see the doc comment)"]
+#[ignore = "known failure on some seeds: a compressed copy of a generation read whole, read again (see the doc comment)"]
 fn model_events_follow_native() {
     if let Some(seed) = only_seed() {
         return follow_sequence(seed, false);
@@ -460,8 +459,8 @@ fn model_events_follow_native() {
     }
 }
 
-/// Known to fail on some sequences too (left open in issue 11): with `GWMON_LONG=1` the first 5
-/// `--poll` sequences pass, then seed 0xbaab loses two lines; a poll sees even more happen
+/// Known to fail on some sequences too (left open in issue 11): with `GWMON_LONG=1` the first
+/// 28 `--poll` sequences pass, then seed 0x38224 loses 14 lines; a poll sees even more happen
 /// between two looks than inotify does.
 #[test]
 #[ignore = "known failure on some seeds (see the doc comment)"]
