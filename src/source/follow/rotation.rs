@@ -198,11 +198,8 @@ impl Generation {
             return;
         }
         let mut b = vec![0u8; HEAD];
-        // Extended only while it still starts as taken: other first bytes are a truncation,
-        // for the next look to see (not a head to take instead).
         if let Ok(n) = self.file().read_at(&mut b, 0)
             && n > self.head.len
-            && (self.head.len == 0 || fingerprint(&b[..self.head.len]) == self.head.fp)
         {
             self.head = Head {
                 fp: fingerprint(&b[..n]),
@@ -546,11 +543,7 @@ impl Follower {
         let opened = self.open(i, false);
         if let Some(since) = since {
             let now = self.entries[i].current.as_ref().map(|g| g.id);
-            let like = self.entries[i]
-                .current
-                .as_ref()
-                .and_then(|g| g.file().try_clone().ok());
-            self.find_missed(i, since, now, like);
+            self.find_missed(i, since, now);
         }
         if !opened {
             return;
@@ -583,24 +576,16 @@ impl Follower {
             || !g.framer.get_ref().unchanged()
             || g.head_changed();
         let changed = meta.as_ref().and_then(|m| m.modified().ok());
-        // Nothing of it read yet (it was empty at the last look), and changed since: it may
-        // have been written and copytruncated in between, before any of it was read (empty
-        // again, or holding what came after); such a copy is a file written since, never seen.
+        // Nothing read of it, empty, and changed since the last look: written and truncated
+        // in between (a copytruncate before the first read of what was written); the copy is
+        // a file written since, never seen.
         let emptied = !shrunk
             && g.framer.get_ref().offset == 0
-            && g.head.len == 0
+            && meta.as_ref().is_some_and(|m| m.len() == 0)
             && g.changed.is_some_and(|c| changed.is_some_and(|t| t > c));
-        // Nothing taken in of it yet: what it starts with as it is looked at, for the read to be
-        // checked against (written, copied, truncated and written again meanwhile, it starts
-        // otherwise).
-        if !shrunk && g.head.len == 0 {
-            g.refresh_head();
-        }
         if emptied && let Some(since) = g.changed {
-            // (Not a copy of what the file holds now: it is read from the file.)
-            let like = g.file().try_clone().ok();
             let id = g.id;
-            self.find_missed(i, since, Some(id), like);
+            self.find_missed(i, since, Some(id));
             if !self.read_backlog(i, budget) {
                 let e = &mut self.entries[i];
                 if let Some(g) = &mut e.current {
@@ -625,12 +610,7 @@ impl Follower {
             // Generations copied and truncated away whole between two looks: copies made
             // since the file last changed, never seen.
             if let Some(since) = since {
-                // (Not a copy of what it holds now: it is read from the file, from its start.)
-                let like = self.entries[i]
-                    .current
-                    .as_ref()
-                    .and_then(|g| g.file().try_clone().ok());
-                self.find_missed(i, since, Some(id), like);
+                self.find_missed(i, since, Some(id));
             }
             if !self.read_backlog(i, budget) {
                 return false;
