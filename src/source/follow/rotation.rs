@@ -82,9 +82,10 @@ impl FileAt {
         if self.head.len == 0 || self.compressed {
             return false;
         }
-        let mut b = vec![0u8; self.head.len];
-        match self.file.read_at(&mut b, 0) {
-            Ok(n) => n < self.head.len || crate::source::identity::fingerprint(&b) != self.head.fp,
+        let mut b = [0u8; crate::source::identity::HEAD];
+        let len = self.head.len.min(b.len());
+        match self.file.read_at(&mut b[..len], 0) {
+            Ok(n) => n < len || crate::source::identity::fingerprint(&b[..len]) != self.head.fp,
             Err(_) => false,
         }
     }
@@ -116,9 +117,6 @@ impl FileAt {
         }
     }
 
-    /// The bytes before the offset are still those that were read. They are not when the file
-    /// was truncated and written past the old offset again between two looks (a copytruncate
-    /// under a busy writer): its length alone does not show that.
     /// The fingerprint of the last bytes read and the offset they end at, when they are the
     /// [`TAIL`] bytes before it (or all of a shorter file's), as
     /// [`content_tail`](crate::source::resume::content_tail) gives them.
@@ -131,6 +129,9 @@ impl FileAt {
         })
     }
 
+    /// The bytes before the offset are still those that were read. They are not when the file
+    /// was truncated and written past the old offset again between two looks (a copytruncate
+    /// under a busy writer): its length alone does not show that.
     fn unchanged(&self) -> bool {
         if self.tail_len == 0 || self.compressed {
             return true;
