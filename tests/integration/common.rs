@@ -203,11 +203,21 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// A child process killed when dropped.
+/// A child process killed when dropped — with its process group when it leads one (started
+/// with `process_group(0)`: a shell line whose command runs another, as `flock … gwmon` does).
 pub struct Proc(pub std::process::Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.0.id()) {
+            // SAFETY: getpgid/kill on our own child's pid, not reaped yet; only signals a group
+            // it leads.
+            unsafe {
+                if libc::getpgid(pid) == pid {
+                    libc::kill(-pid, libc::SIGKILL);
+                }
+            }
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }

@@ -3,6 +3,7 @@
 //! logrotate rotating a file gwmon follows, rsyslog forwarding gwmon's events to a second
 //! rsyslog, Prometheus scraping one and several gwmon instances.
 
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -28,6 +29,8 @@ pub fn spawn_cmd(sb: &Sandbox, c: &str) -> Proc {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(out)
+            // (Its own group, killed whole when dropped: `flock … gwmon` runs gwmon as a child.)
+            .process_group(0)
             .spawn()
             .unwrap(),
     )
