@@ -286,7 +286,7 @@ fn written_since(
 }
 
 /// The length of `p`'s content (decompressed when compressed).
-fn content_len(p: &Path) -> Option<u64> {
+pub fn content_len(p: &Path) -> Option<u64> {
     if !is_compressed(p) {
         return std::fs::metadata(p).ok().map(|m| m.len());
     }

@@ -234,8 +234,15 @@ impl Follower {
     }
 
     /// After a rotation of entry `i` from the file `old` (last changed at `since`) to `new`:
-    /// queue the siblings written since that were never opened, oldest first.
-    pub(super) fn find_missed(&mut self, i: usize, since: SystemTime, new: Option<FileId>) {
+    /// queue the siblings written since that were never opened, oldest first; not copies of
+    /// `like`, the file being read (it still holds what they do).
+    pub(super) fn find_missed(
+        &mut self,
+        i: usize,
+        since: SystemTime,
+        new: Option<FileId>,
+        like: Option<fs::File>,
+    ) {
         let path = self.entries[i].path.clone();
         let mut found: Vec<(SystemTime, PathBuf, FileId)> = siblings(&path)
             .into_iter()
@@ -259,6 +266,9 @@ impl Follower {
             // A compressed copy of a file already read has the same first bytes as one seen:
             // such a sibling is a new inode but not new content.
             if self.is_compressed_copy_of_seen(&p) {
+                continue;
+            }
+            if like.as_ref().is_some_and(|f| is_copy_of(&p, f)) {
                 continue;
             }
             let Ok(m) = fs::metadata(&p) else {
@@ -454,6 +464,36 @@ impl Follower {
         }
         true
     }
+}
+
+/// Whether the file at `p` is a copy of the open file `f`, compressed or not, made as it was or
+/// as it is: no longer than it, with its first bytes and the bytes before its own end where
+/// `f` has them. Files that only start alike (a banner) differ there, or are longer.
+fn is_copy_of(p: &Path, f: &fs::File) -> bool {
+    use crate::source::identity::HEAD;
+    let Ok(flen) = f.metadata().map(|m| m.len()) else {
+        return false;
+    };
+    let Some(plen) = crate::source::resume::content_len(p) else {
+        return false;
+    };
+    let n = plen;
+    if n == 0 || n > flen {
+        return false;
+    }
+    let Ok(ph) = content_head(p, HEAD.min(n as usize)) else {
+        return false;
+    };
+    let mut fh = vec![0u8; ph.len()];
+    if std::os::unix::fs::FileExt::read_exact_at(f, &mut fh, 0).is_err() || fh != ph {
+        return false;
+    }
+    let start = n.saturating_sub(crate::source::resume::TAIL);
+    let mut ft = vec![0u8; (n - start) as usize];
+    if std::os::unix::fs::FileExt::read_exact_at(f, &mut ft, start).is_err() {
+        return false;
+    }
+    crate::source::resume::content_tail(p, n).is_ok_and(|t| t == Some(fingerprint(&ft)))
 }
 
 /// A file opened before: its identity, its first bytes and (once known) the bytes before an

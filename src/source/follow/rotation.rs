@@ -544,7 +544,11 @@ impl Follower {
         let opened = self.open(i, false);
         if let Some(since) = since {
             let now = self.entries[i].current.as_ref().map(|g| g.id);
-            self.find_missed(i, since, now);
+            let like = self.entries[i]
+                .current
+                .as_ref()
+                .and_then(|g| g.file().try_clone().ok());
+            self.find_missed(i, since, now, like);
         }
         if !opened {
             return;
@@ -586,7 +590,7 @@ impl Follower {
             && g.changed.is_some_and(|c| changed.is_some_and(|t| t > c));
         if emptied && let Some(since) = g.changed {
             let id = g.id;
-            self.find_missed(i, since, Some(id));
+            self.find_missed(i, since, Some(id), None);
             if !self.read_backlog(i, budget) {
                 let e = &mut self.entries[i];
                 if let Some(g) = &mut e.current {
@@ -611,7 +615,12 @@ impl Follower {
             // Generations copied and truncated away whole between two looks: copies made
             // since the file last changed, never seen.
             if let Some(since) = since {
-                self.find_missed(i, since, Some(id));
+                // (Not a copy of what it holds now: it is read from the file, from its start.)
+                let like = self.entries[i]
+                    .current
+                    .as_ref()
+                    .and_then(|g| g.file().try_clone().ok());
+                self.find_missed(i, since, Some(id), like);
             }
             if !self.read_backlog(i, budget) {
                 return false;
