@@ -29,7 +29,7 @@ use crate::recognize::input::{gateway_of_file, stream_of_file};
 use crate::recognize::{InputRecognizer, ReadStats};
 use crate::settings::Check;
 use crate::source::Input;
-use crate::source::resume::{Mark, Segment, open_segment, plan};
+use crate::source::resume::{Mark, Segment, mtime_ms, open_segment, plan};
 use crate::units::Millis;
 use crate::units::time::wall_now;
 
@@ -150,9 +150,7 @@ fn read_segment(
 }
 
 fn mtime(path: &Path) -> Option<Millis> {
-    let m = std::fs::metadata(path).ok()?.modified().ok()?;
-    let d = m.duration_since(std::time::UNIX_EPOCH).ok()?;
-    Some(d.as_millis() as Millis)
+    std::fs::metadata(path).ok().and_then(|m| mtime_ms(&m))
 }
 
 fn load_state(path: &Path) -> anyhow::Result<Option<State>> {

@@ -68,17 +68,27 @@ pub fn content_head(p: &Path, len: usize) -> io::Result<Vec<u8>> {
     head_of(&mut r, len, true)
 }
 
+/// An open file read from its start with positioned reads: the descriptor's own offset, which
+/// its other users may rely on, is left as it is.
+pub struct ReadAt(File, u64);
+
+impl ReadAt {
+    pub fn new(f: &File) -> io::Result<ReadAt> {
+        Ok(ReadAt(f.try_clone()?, 0))
+    }
+}
+
+impl Read for ReadAt {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = std::os::unix::fs::FileExt::read_at(&self.0, buf, self.1)?;
+        self.1 += n as u64;
+        Ok(n)
+    }
+}
+
 /// [`content_head`] of an open file, read with positioned reads (its offset is left as it is).
 pub fn content_head_of(f: &File, len: usize) -> io::Result<Vec<u8>> {
-    struct At(File, u64);
-    impl Read for At {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let n = std::os::unix::fs::FileExt::read_at(&self.0, buf, self.1)?;
-            self.1 += n as u64;
-            Ok(n)
-        }
-    }
-    let mut r = decompress(Box::new(At(f.try_clone()?, 0)))?;
+    let mut r = decompress(Box::new(ReadAt::new(f)?))?;
     head_of(&mut r, len, true)
 }
 

@@ -11,7 +11,9 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
 use super::framer::{AtEnd, Framer};
-use super::identity::{FileId, HEAD, content_head, fingerprint, read_head};
+use super::identity::{
+    FileId, HEAD, ReadAt, content_head, content_head_of, fingerprint, read_head,
+};
 use super::input::{Compression, MAGIC_LEN, decompress};
 
 /// How far a file was read, and which file it was.
@@ -43,28 +45,78 @@ pub const TAIL: u64 = 64;
 /// The fingerprint of the [`TAIL`] bytes of `p`'s content before `offset` (decompressed when
 /// compressed); None when the content is shorter than `offset`.
 pub fn content_tail(p: &Path, offset: u64) -> io::Result<Option<u64>> {
+    content_tail_of(&File::open(p)?, offset)
+}
+
+/// [`content_tail`] of an open file (read with positioned reads).
+fn content_tail_of(f: &File, offset: u64) -> io::Result<Option<u64>> {
     let start = offset.saturating_sub(TAIL);
     let len = (offset - start) as usize;
-    let f = File::open(p)?;
-    let mut magic = [0u8; MAGIC_LEN];
-    let n = std::os::unix::fs::FileExt::read_at(&f, &mut magic, 0)?;
     let mut buf = vec![0u8; len];
-    if Compression::detect(&magic[..n]).is_none() {
+    if !is_compressed_file(f) {
         let mut got = 0;
         while got < len {
-            match std::os::unix::fs::FileExt::read_at(&f, &mut buf[got..], start + got as u64)? {
+            match std::os::unix::fs::FileExt::read_at(f, &mut buf[got..], start + got as u64)? {
                 0 => return Ok(None),
                 k => got += k,
             }
         }
     } else {
-        let mut r = decompress(Box::new(f))?;
+        let mut r = decompress(Box::new(ReadAt::new(f)?))?;
         let skipped = io::copy(&mut r.by_ref().take(start), &mut io::sink())?;
         if skipped < start || r.read_exact(&mut buf).is_err() {
             return Ok(None);
         }
     }
     Ok(Some(fingerprint(&buf)))
+}
+
+/// The length of `p`'s content (decompressed when compressed).
+pub fn content_len(p: &Path) -> Option<u64> {
+    content_len_of(&File::open(p).ok()?)
+}
+
+fn content_len_of(f: &File) -> Option<u64> {
+    if !is_compressed_file(f) {
+        return f.metadata().ok().map(|m| m.len());
+    }
+    let r = decompress(Box::new(ReadAt::new(f).ok()?)).ok()?;
+    io::copy(&mut r.take(u64::MAX), &mut io::sink()).ok()
+}
+
+fn is_compressed_file(f: &File) -> bool {
+    let mut magic = [0u8; MAGIC_LEN];
+    std::os::unix::fs::FileExt::read_at(f, &mut magic, 0)
+        .is_ok_and(|n| Compression::detect(&magic[..n]).is_some())
+}
+
+fn is_compressed(p: &Path) -> bool {
+    File::open(p).is_ok_and(|f| is_compressed_file(&f))
+}
+
+/// Whether the file at `copy` is a copy of the open file `of`, compressed or not, made as it
+/// was or as it is: no longer than it, with its first bytes and the bytes before its own end
+/// where `of` has them (a backup `cp app.log app.log.bak`, a copytruncate's copy of the file
+/// being read). Files that only start alike (a banner) differ there, or are longer.
+pub fn is_copy_of(copy: &Path, of: &File) -> bool {
+    let (Some(n), Some(m)) = (content_len(copy), content_len_of(of)) else {
+        return false;
+    };
+    let head = |f: &File| content_head_of(f, HEAD.min(n as usize)).ok();
+    n > 0
+        && n <= m
+        && File::open(copy).is_ok_and(|c| head(&c) == head(of))
+        && content_tail(copy, n).ok().flatten() == content_tail_of(of, n).ok().flatten()
+}
+
+/// When a file was last written, in milliseconds since the epoch.
+pub fn mtime_ms(m: &std::fs::Metadata) -> Option<i64> {
+    let d = m
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    Some(d.as_millis() as i64)
 }
 
 /// Whether `p`'s content starts as the mark's did and (when it has one) holds its tail at its
@@ -239,22 +291,20 @@ fn written_since(
         .collect();
     let mut found: Vec<(i64, PathBuf)> = siblings(path)
         .into_iter()
-        .filter(|p| Some(p.as_path()) != continuation)
-        .filter_map(|p| {
-            let m = std::fs::metadata(&p).ok()?;
+        .filter(|(p, _)| Some(p.as_path()) != continuation)
+        .filter_map(|(p, m)| {
             if Some(FileId::of(&m)) == live || m.len() == 0 {
                 return None;
             }
-            let mtime = m
-                .modified()
-                .ok()?
-                .duration_since(std::time::UNIX_EPOCH)
-                .ok()?
-                .as_millis() as i64;
+            let mtime = mtime_ms(&m)?;
             (mtime >= since - CLOCK_MARGIN_MS).then_some((mtime, p))
         })
         // (Only the files written since: the others are not read, let alone decompressed.)
-        .filter(|(_, p)| !holders.iter().any(|h| is_prefix_copy(p, h)))
+        .filter(|(_, p)| {
+            !holders
+                .iter()
+                .any(|h| File::open(h).is_ok_and(|f| is_copy_of(p, &f)))
+        })
         .collect();
     // A compressed file beside its plain original is the same content, mid-compression.
     let plain: Vec<PathBuf> = found.iter().map(|(_, p)| p.clone()).collect();
@@ -285,33 +335,9 @@ fn written_since(
         .collect()
 }
 
-/// The length of `p`'s content (decompressed when compressed).
-pub fn content_len(p: &Path) -> Option<u64> {
-    if !is_compressed(p) {
-        return std::fs::metadata(p).ok().map(|m| m.len());
-    }
-    let r = decompress(Box::new(File::open(p).ok()?)).ok()?;
-    io::copy(&mut r.take(u64::MAX), &mut io::sink()).ok()
-}
-
-/// Whether `copy`'s content is a prefix of `of`'s: the same first bytes, and the same bytes
-/// before the copy's end (a backup `cp app.log app.log.bak`, or the live file's copy).
-fn is_prefix_copy(copy: &Path, of: &Path) -> bool {
-    let (Some(n), Some(m)) = (content_len(copy), content_len(of)) else {
-        return false;
-    };
-    let head = |p: &Path| content_head(p, HEAD.min(n as usize)).ok();
-    n <= m
-        && head(copy) == head(of)
-        && content_tail(copy, n).ok().flatten() == content_tail(of, n).ok().flatten()
-}
-
-fn is_compressed(p: &Path) -> bool {
-    read_head(p, MAGIC_LEN).is_ok_and(|h| Compression::detect(&h).is_some())
-}
-
-/// The files beside `path` named like it (`app.log.1`, `app.log-20260304.gz`, `app.log.r001`).
-fn siblings(path: &Path) -> Vec<PathBuf> {
+/// The files beside `path` named like it (`app.log.1`, `app.log-20260304.gz`, `app.log.r001`),
+/// with their metadata, by name.
+pub fn siblings(path: &Path) -> Vec<(PathBuf, std::fs::Metadata)> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -322,16 +348,19 @@ fn siblings(path: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
-    let mut v: Vec<PathBuf> = entries
+    let mut v: Vec<(PathBuf, std::fs::Metadata)> = entries
         .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p != path && p.is_file())
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with(&base))
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n != base && n.starts_with(&base)
+        })
+        .filter_map(|e| {
+            let p = e.path();
+            let m = std::fs::metadata(&p).ok()?;
+            m.is_file().then_some((p, m))
         })
         .collect();
-    v.sort();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
     v
 }
 
@@ -362,12 +391,11 @@ fn find_rotated(path: &Path, mark: &Mark, rotated: &[Mark]) -> Option<PathBuf> {
     // Files that start alike (a common banner) are told apart by time: the file read was
     // rotated after that run read it, so it is the oldest written since; or, when it was not
     // written since, the newest before (the others were rotated earlier).
-    let mtime = |p: &Path| -> i64 {
+    let mtime = |p: &Path| {
         std::fs::metadata(p)
-            .and_then(|m| m.modified())
             .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_millis() as i64)
+            .and_then(|m| mtime_ms(&m))
+            .unwrap_or(0)
     };
     let since = |t: i64| mark.read_at.is_some_and(|r| t >= r - CLOCK_MARGIN_MS);
     candidates.sort_by_cached_key(|p| {

@@ -240,6 +240,34 @@ fn watch_state_refuses_what_it_cannot_resume() {
     assert!(fresh.is_file(), "saved at exit");
 }
 
+/// `gwmon events --follow --no-pool-status --state STATE FILES…` (`--from-start` with
+/// `from_start`), its stdout to `out`, stderr to `err` (else nowhere).
+fn events_follow(
+    state: &Path,
+    files: &[&Path],
+    from_start: bool,
+    out: std::fs::File,
+    err: Option<&Path>,
+) -> Proc {
+    let mut cmd = gwmon();
+    cmd.args(["events", "--follow", "--no-pool-status"]);
+    if from_start {
+        cmd.arg("--from-start");
+    }
+    cmd.arg("--state").arg(state).args(files);
+    let stderr = match err {
+        Some(p) => Stdio::from(std::fs::File::create(p).unwrap()),
+        None => Stdio::null(),
+    };
+    Proc(
+        cmd.stdin(Stdio::null())
+            .stdout(out)
+            .stderr(stderr)
+            .spawn()
+            .unwrap(),
+    )
+}
+
 /// What identifies an event across runs (its `source` line numbers restart after a rotation).
 fn event_key(v: &serde_json::Value) -> String {
     format!("{} {} {} {}", v["event"], v["time"], v["org"], v["gateway"])
@@ -281,16 +309,7 @@ fn events_follow_state_emits_every_event_once_across_kills() {
             .append(true)
             .open(&out)
             .unwrap();
-        let mut child = Proc(
-            gwmon()
-                .args(["events", "--follow", "--from-start", "--no-pool-status"])
-                .args(["--state", s(&state), s(&log)])
-                .stdin(Stdio::null())
-                .stdout(sink)
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
+        let mut child = events_follow(&state, &[&log], true, sink, None);
         append(&log, &chunk.concat());
         let count = || std::fs::read_to_string(&out).unwrap().lines().count();
         if k % 2 == 0 || k + 1 == parts {
@@ -312,16 +331,7 @@ fn events_follow_state_emits_every_event_once_across_kills() {
     // would go unseen.)
     let mtime = || std::fs::metadata(&state).and_then(|m| m.modified()).ok();
     let before = mtime();
-    let mut last = Proc(
-        gwmon()
-            .args(["events", "--follow", "--no-pool-status"])
-            .args(["--state", s(&state), s(&log)])
-            .stdin(Stdio::null())
-            .stdout(sink)
-            .stderr(std::fs::File::create(&err).unwrap())
-            .spawn()
-            .unwrap(),
-    );
+    let mut last = events_follow(&state, &[&log], false, sink, Some(&err));
     // (Running once it has saved its state: its first loop; then every event is out.)
     wait_for(30, "every event emitted", || {
         let n = std::fs::read_to_string(&out).unwrap().lines().count();
@@ -383,15 +393,12 @@ fn events_follow_state_completes_a_batch_cut_by_a_kill() {
         std::fs::write(&log, &log_text).unwrap();
         let state = dir.path().join("events.state");
         let out = dir.path().join("events.jsonl");
-        let child = Proc(
-            gwmon()
-                .args(["events", "--follow", "--from-start", "--no-pool-status"])
-                .args(["--state", s(&state), s(&log)])
-                .stdin(Stdio::null())
-                .stdout(std::fs::File::create(&out).unwrap())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
+        let child = events_follow(
+            &state,
+            &[&log],
+            true,
+            std::fs::File::create(&out).unwrap(),
+            None,
         );
         wait_for(30, "the events", || {
             let n = std::fs::read_to_string(&out).unwrap().lines().count();
@@ -428,16 +435,7 @@ fn events_follow_state_completes_a_batch_cut_by_a_kill() {
     let log = dir.path().join("ganymede.log");
     let err = dir.path().join("err");
     let sink = std::fs::OpenOptions::new().append(true).open(&out).unwrap();
-    let mut again = Proc(
-        gwmon()
-            .args(["events", "--follow", "--no-pool-status"])
-            .args(["--state", s(&state), s(&log)])
-            .stdin(Stdio::null())
-            .stdout(sink)
-            .stderr(std::fs::File::create(&err).unwrap())
-            .spawn()
-            .unwrap(),
-    );
+    let mut again = events_follow(&state, &[&log], false, sink, Some(&err));
     wait_for(30, "the rest of the batch", || {
         (std::fs::metadata(&out).unwrap().len() >= full.len() as u64).then_some(())
     });
@@ -467,22 +465,12 @@ fn state_reads_files_that_appeared_while_down() {
     let state = dir.path().join("events.state");
     let out = dir.path().join("events.jsonl");
     let start = || {
-        Proc(
-            gwmon()
-                .args(["events", "--follow", "--from-start", "--no-pool-status"])
-                .args(["--state", s(&state), s(&a), s(&b), s(&c)])
-                .stdin(Stdio::null())
-                .stdout(
-                    std::fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(&out)
-                        .unwrap(),
-                )
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        )
+        let sink = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&out)
+            .unwrap();
+        events_follow(&state, &[&a, &b, &c], true, sink, None)
     };
     let count = || {
         std::fs::read_to_string(&out)

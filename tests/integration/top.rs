@@ -29,6 +29,24 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// A session "top" of `width`×`height` running `cmd` under `sh -c`.
+    fn start(&self, width: u16, height: u16, cmd: &str) {
+        let (w, h) = (width.to_string(), height.to_string());
+        self.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "top",
+            "-x",
+            &w,
+            "-y",
+            &h,
+            "sh",
+            "-c",
+            cmd,
+        ]);
+    }
+
     fn screen(&self) -> String {
         self.run(&["capture-pane", "-p", "-t", "top"])
     }
@@ -123,19 +141,7 @@ fn top_in_a_real_terminal_follows_pauses_helps_and_restores() {
         env!("CARGO_BIN_EXE_gwmon"),
         log.display()
     );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "top",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "sh",
-        "-c",
-        &cmd,
-    ]);
+    tmux.start(100, 30, &cmd);
     // The file's content first, then what is appended.
     tmux.wait_for("3 allocated · 0 orphaned · 13 of 16 available");
     append(&log, &allocations(3, 5));
@@ -194,19 +200,7 @@ fn top_state_resumes_across_a_rotation_while_down() {
         state.display(),
         log.display()
     );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "top",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "sh",
-        "-c",
-        &cmd,
-    ]);
+    tmux.start(100, 30, &cmd);
     tmux.wait_for("3 allocated · 0 orphaned · 13 of 16 available");
     tmux.keys("q");
     tmux.wait_for("EXITED1 0");
@@ -370,19 +364,7 @@ fn top_screenshot_of_a_simulated_pool() {
         dir.path().display(),
         env!("CARGO_BIN_EXE_gwmon"),
     );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "top",
-        "-x",
-        "120",
-        "-y",
-        "36",
-        "sh",
-        "-c",
-        &cmd,
-    ]);
+    tmux.start(120, 36, &cmd);
     tmux.wait_for("open allocations");
     let ansi = tmux.run(&["capture-pane", "-e", "-p", "-t", "top"]);
     let html = dir.path().join("top.html");

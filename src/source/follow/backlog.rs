@@ -18,7 +18,7 @@ use std::time::SystemTime;
 use super::{FollowChunk, FollowNote, Follower};
 use crate::source::framer::Framer;
 use crate::source::identity::{FileId, content_head, content_head_of, fingerprint};
-use crate::source::resume::{Segment, frame_segment};
+use crate::source::resume::{Segment, frame_segment, is_copy_of, siblings};
 
 /// Missed generations read after one rotation, at most (the newest are kept).
 const MAX_MISSED: usize = 100;
@@ -45,30 +45,6 @@ pub(super) struct Pending {
 pub(super) struct Head {
     pub(super) fp: u64,
     pub(super) len: usize,
-}
-
-fn siblings(path: &Path) -> Vec<(PathBuf, fs::Metadata)> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let Some(base) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-        return Vec::new();
-    };
-    let Ok(rd) = fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    rd.filter_map(Result::ok)
-        .filter(|e| {
-            let n = e.file_name().to_string_lossy().into_owned();
-            n != base && n.starts_with(&base)
-        })
-        .filter_map(|e| {
-            let p = e.path();
-            let m = fs::metadata(&p).ok()?;
-            m.is_file().then_some((p, m))
-        })
-        .collect()
 }
 
 /// Open the sibling `path` of `id` for reading from `offset` (line `line` on); when a rotation
@@ -464,36 +440,6 @@ impl Follower {
         }
         true
     }
-}
-
-/// Whether the file at `p` is a copy of the open file `f`, compressed or not, made as it was or
-/// as it is: no longer than it, with its first bytes and the bytes before its own end where
-/// `f` has them. Files that only start alike (a banner) differ there, or are longer.
-fn is_copy_of(p: &Path, f: &fs::File) -> bool {
-    use crate::source::identity::HEAD;
-    let Ok(flen) = f.metadata().map(|m| m.len()) else {
-        return false;
-    };
-    let Some(plen) = crate::source::resume::content_len(p) else {
-        return false;
-    };
-    let n = plen;
-    if n == 0 || n > flen {
-        return false;
-    }
-    let Ok(ph) = content_head(p, HEAD.min(n as usize)) else {
-        return false;
-    };
-    let mut fh = vec![0u8; ph.len()];
-    if std::os::unix::fs::FileExt::read_exact_at(f, &mut fh, 0).is_err() || fh != ph {
-        return false;
-    }
-    let start = n.saturating_sub(crate::source::resume::TAIL);
-    let mut ft = vec![0u8; (n - start) as usize];
-    if std::os::unix::fs::FileExt::read_exact_at(f, &mut ft, start).is_err() {
-        return false;
-    }
-    crate::source::resume::content_tail(p, n).is_ok_and(|t| t == Some(fingerprint(&ft)))
 }
 
 /// A file opened before: its identity, its first bytes and (once known) the bytes before an

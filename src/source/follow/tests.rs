@@ -98,6 +98,16 @@ fn truncate(path: &Path) {
         .unwrap();
 }
 
+/// Compress `path` to `path.gz` and remove it, as logrotate's `compress` does.
+fn gzip_away(path: &Path) {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&fs::read(path).unwrap()).unwrap();
+    let mut name = path.as_os_str().to_owned();
+    name.push(".gz");
+    fs::write(PathBuf::from(name), gz.finish().unwrap()).unwrap();
+    fs::remove_file(path).unwrap();
+}
+
 fn spin_until(what: &str, cond: impl Fn() -> bool) {
     let end = Instant::now() + DEADLINE;
     while !cond() {
@@ -861,10 +871,7 @@ fn a_compressed_copy_of_a_file_read_whole_is_not_read_again() {
         until(&mut f, &mut got, |g| {
             g.count(|n| matches!(n, FollowNote::Truncated { .. })) == 1
         });
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(&fs::read(&copy).unwrap()).unwrap();
-        fs::write(dir.path().join("gw.log.1.gz"), gz.finish().unwrap()).unwrap();
-        fs::remove_file(&copy).unwrap();
+        gzip_away(&copy);
         append(&path, "two 1\n");
         until(&mut f, &mut got, |g| g.lines.len() >= 4);
         fs::rename(&path, dir.path().join("gw.log.2")).unwrap();
@@ -895,10 +902,7 @@ fn a_compressed_copy_with_an_unread_rest_is_read_once() {
         append(&path, "one 4\n");
         let copy = dir.path().join("gw.log.1");
         fs::copy(&path, &copy).unwrap();
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(&fs::read(&copy).unwrap()).unwrap();
-        fs::write(dir.path().join("gw.log.1.gz"), gz.finish().unwrap()).unwrap();
-        fs::remove_file(&copy).unwrap();
+        gzip_away(&copy);
         truncate(&path);
         append(&path, "two 1\n");
         until(&mut f, &mut got, |g| g.lines.len() >= 5);
