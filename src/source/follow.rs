@@ -428,6 +428,7 @@ impl Follower {
             dup_of: None,
             error: None,
             backlog: Default::default(),
+            missed_since: None,
         });
         self.entries.len() - 1
     }

@@ -79,7 +79,8 @@ fn describe_files(dir: &Path, missing: &[&String]) {
             .take(3)
             .collect();
         eprintln!(
-            "  {name}: {} lines, {:?} .. {:?}, missing here: {has:?}",
+            "  {name} (inode {}): {} lines, {:?} .. {:?}, missing here: {has:?}",
+            std::fs::metadata(&p).unwrap().ino(),
             orgs.len(),
             orgs.first(),
             orgs.last()

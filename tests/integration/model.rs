@@ -438,6 +438,24 @@ fn sequences() -> u64 {
     if long() { 60 } else { 4 }
 }
 
+/// Run every sequence (each seed from `first`), then fail naming every failing seed and
+/// how many passed.
+fn run_all(first: u64, count: u64, run: impl Fn(u64)) {
+    let mut failed = Vec::new();
+    for s in 0..count {
+        let seed = first + s * 7919;
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(seed))).is_err() {
+            failed.push(format!("{seed:#x}"));
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {count} sequences failed: seeds {}",
+        failed.len(),
+        failed.join(", ")
+    );
+}
+
 /// `GWMON_MODEL_SEED=0x…` runs that one sequence only (to reproduce a failure).
 fn only_seed() -> Option<u64> {
     let v = std::env::var("GWMON_MODEL_SEED").ok()?;
@@ -454,9 +472,7 @@ fn model_events_follow_native() {
     if let Some(seed) = only_seed() {
         return follow_sequence(seed, false);
     }
-    for s in 0..sequences() {
-        follow_sequence(0x1000 + s * 7919, false);
-    }
+    run_all(0x1000, sequences(), |seed| follow_sequence(seed, false));
 }
 
 /// Known to fail on some sequences too (left open in issue 11): with `GWMON_LONG=1` the first
@@ -469,9 +485,7 @@ fn model_events_follow_poll() {
     if let Some(seed) = only_seed() {
         return follow_sequence(seed, true);
     }
-    for s in 0..sequences() {
-        follow_sequence(0x2000 + s * 7919, true);
-    }
+    run_all(0x2000, sequences(), |seed| follow_sequence(seed, true));
 }
 
 /// `check` run between the actions (each run a restart): every line on disk at some run is
@@ -482,7 +496,5 @@ fn model_check_across_restarts() {
     if let Some(seed) = only_seed() {
         return check_sequence(seed);
     }
-    for s in 0..sequences() * 2 {
-        check_sequence(0x3000 + s * 7919);
-    }
+    run_all(0x3000, sequences() * 2, check_sequence);
 }

@@ -31,6 +31,10 @@ pub(super) struct Tracked {
     pub(super) error: Option<String>,
     /// Files to read whole before the current one (missed generations, a copytruncate's copy).
     pub(super) backlog: Backlog,
+    /// Rotated, and the path named no file when the next was to be opened (logrotate renames
+    /// the log, then creates the next): when the old file last changed. Generations rotated
+    /// away before the path is opened again are looked for from then.
+    pub(super) missed_since: Option<std::time::SystemTime>,
 }
 
 impl Tracked {
@@ -498,7 +502,10 @@ impl Follower {
                         self.entries[i].rotated = true;
                         self.open_new(i, appeared, since, budget);
                     }
-                    None => self.open_new(i, appeared, None, budget),
+                    None => {
+                        let since = e.missed_since.take();
+                        self.open_new(i, appeared, since, budget)
+                    }
                 }
             }
         }
@@ -551,6 +558,7 @@ impl Follower {
             self.find_missed(i, since, now, like);
         }
         if !opened {
+            self.entries[i].missed_since = since;
             return;
         }
         if std::mem::take(&mut self.entries[i].rotated) {
@@ -581,16 +589,18 @@ impl Follower {
             || !g.framer.get_ref().unchanged()
             || g.head_changed();
         let changed = meta.as_ref().and_then(|m| m.modified().ok());
-        // Nothing read of it, empty, and changed since the last look: written and truncated
-        // in between (a copytruncate before the first read of what was written); the copy is
-        // a file written since, never seen.
+        // Nothing of it read yet (it was empty at the last look) and changed since: it may
+        // have been written and copytruncated in between, before any of it was read — empty
+        // again, or holding what came after. The copy is a file written since, never seen, and
+        // no copy of what the file holds now (that is read from the file).
         let emptied = !shrunk
             && g.framer.get_ref().offset == 0
-            && meta.as_ref().is_some_and(|m| m.len() == 0)
+            && g.head.len == 0
             && g.changed.is_some_and(|c| changed.is_some_and(|t| t > c));
         if emptied && let Some(since) = g.changed {
             let id = g.id;
-            self.find_missed(i, since, Some(id), None);
+            let like = g.file().try_clone().ok();
+            self.find_missed(i, since, Some(id), like);
             if !self.read_backlog(i, budget) {
                 let e = &mut self.entries[i];
                 if let Some(g) = &mut e.current {

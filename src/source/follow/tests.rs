@@ -955,3 +955,56 @@ fn written_and_copytruncated_between_two_looks_of_an_empty_file() {
         assert_eq!(got.texts(), ["a 1", "a 2"], "{poll:?}");
     }
 }
+
+/// An empty file written, copytruncated and written again before the follower read any of it:
+/// the copy, written since the last look and no copy of what the file holds now, is read
+/// first, then the file.
+#[test]
+fn written_copytruncated_and_written_again_between_two_looks_of_an_empty_file() {
+    for poll in [None, Some(Duration::from_millis(50))] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gw.log");
+        fs::write(&path, "").unwrap();
+        let mut f = follower(&[&path], opts(poll, false));
+        let mut got = Got::default();
+        quiet(&mut f, &mut got, Duration::from_millis(100));
+        // (The file's mtime must move on past the coarse clock's tick.)
+        std::thread::sleep(Duration::from_millis(20));
+        append(&path, "a 1\na 2\n");
+        fs::copy(&path, dir.path().join("gw.log.1")).unwrap();
+        truncate(&path);
+        append(&path, "b 1\n");
+        until(&mut f, &mut got, |g| g.lines.len() >= 3);
+        quiet(&mut f, &mut got, Duration::from_millis(300));
+        assert_eq!(got.texts(), ["a 1", "a 2", "b 1"], "{poll:?}");
+    }
+}
+
+/// The same after a truncation the follower saw (its copy read): the file is empty at the
+/// follower's offset 0 again, and the next copy is read before what came after it.
+#[test]
+fn a_second_copytruncate_between_two_looks_after_a_truncation_is_read() {
+    for poll in [None, Some(Duration::from_millis(50))] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gw.log");
+        fs::write(&path, "").unwrap();
+        let mut f = follower(&[&path], opts(poll, false));
+        let mut got = Got::default();
+        append(&path, "a 1\n");
+        until(&mut f, &mut got, |g| !g.lines.is_empty());
+        fs::copy(&path, dir.path().join("gw.log.1")).unwrap();
+        truncate(&path);
+        until(&mut f, &mut got, |g| {
+            g.count(|n| matches!(n, FollowNote::Truncated { .. })) == 1
+        });
+        quiet(&mut f, &mut got, Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(20));
+        append(&path, "b 1\nb 2\n");
+        fs::copy(&path, dir.path().join("gw.log.2")).unwrap();
+        truncate(&path);
+        append(&path, "c 1\n");
+        until(&mut f, &mut got, |g| g.lines.len() >= 4);
+        quiet(&mut f, &mut got, Duration::from_millis(300));
+        assert_eq!(got.texts(), ["a 1", "b 1", "b 2", "c 1"], "{poll:?}");
+    }
+}
