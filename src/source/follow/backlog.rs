@@ -321,6 +321,10 @@ impl Follower {
                         content_head(p, head.len)
                             .is_ok_and(|h| h.len() == head.len && fingerprint(&h) == head.fp)
                     })
+                    // A compressed copy of a file read whole holds nothing unread, though it
+                    // holds the bytes last read where they were read when all files start
+                    // alike and only their start was read (a banner).
+                    .filter(|(p, _)| !self.is_compressed_copy_of_seen(p))
                     .collect();
                 c.sort_by_key(|(_, m)| std::cmp::Reverse(m.modified().ok()));
                 let holds_tail = |p: &Path| {
@@ -333,10 +337,11 @@ impl Follower {
                         by_tail = true;
                         Some(c.swap_remove(k).0)
                     }
-                    None => c
-                        .into_iter()
-                        .map(|(p, _)| p)
-                        .find(|p| !self.is_compressed_copy_of_seen(p)),
+                    // (A copy holds at least what was read; a shorter file starting alike is
+                    // another, written after a truncation.)
+                    None => c.into_iter().map(|(p, _)| p).find(|p| {
+                        crate::source::resume::content_len(p).is_some_and(|n| n >= consumed)
+                    }),
                 }
             })
             .flatten();

@@ -62,8 +62,11 @@ pub(super) struct FileAt {
     /// The last bytes read (those just before `offset`), `tail_len` of them.
     tail: [u8; TAIL],
     tail_len: usize,
-    /// The file's first bytes as last taken in ([`Generation::refresh_head`]).
+    /// The file's first bytes as last taken in ([`Generation::refresh_head`], or as read).
     head: Head,
+    /// The first bytes read from it (up to `HEAD`), while read from its start: the head of
+    /// what was read, even when the file was written between taking its head and reading.
+    first: Vec<u8>,
 }
 
 impl FileAt {
@@ -76,6 +79,24 @@ impl FileAt {
             tail: [0; TAIL],
             tail_len: 0,
             head: Head::default(),
+            first: Vec::new(),
+        }
+    }
+
+    /// Keep the bytes of `data`, just read at the offset, among the first ones; the head is
+    /// theirs once they are more than it holds.
+    fn keep_first(&mut self, data: &[u8]) {
+        use crate::source::identity::{HEAD, fingerprint};
+        if self.first.len() as u64 != self.offset || self.first.len() >= HEAD {
+            return;
+        }
+        let take = data.len().min(HEAD - self.first.len());
+        self.first.extend_from_slice(&data[..take]);
+        if self.first.len() > self.head.len {
+            self.head = Head {
+                fp: fingerprint(&self.first),
+                len: self.first.len(),
+            };
         }
     }
 
@@ -168,6 +189,7 @@ impl Read for FileAt {
                 return Ok(0);
             }
         }
+        self.keep_first(&buf[..n]);
         self.offset += n as u64;
         self.keep_tail(&buf[..n]);
         Ok(n)
@@ -350,6 +372,7 @@ impl Generation {
         at.sniffed = false;
         at.tail_len = 0;
         at.head = Head::default();
+        at.first.clear();
     }
 }
 
@@ -643,6 +666,8 @@ impl Follower {
         g.changed = changed.or(g.changed);
         g.refresh_head();
         let r = g.read(&mut self.buf, &mut self.chunks, e.input, &e.path, budget);
+        // (What was read is the head when the file was empty as the head was taken.)
+        g.head = g.framer.get_ref().head;
         match r {
             Ok(eof) => {
                 if !eof {
