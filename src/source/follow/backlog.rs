@@ -337,11 +337,7 @@ impl Follower {
                         by_tail = true;
                         Some(c.swap_remove(k).0)
                     }
-                    // (A copy holds at least what was read; a shorter file starting alike is
-                    // another, written after a truncation.)
-                    None => c.into_iter().map(|(p, _)| p).find(|p| {
-                        crate::source::resume::content_len(p).is_some_and(|n| n >= consumed)
-                    }),
+                    None => c.into_iter().map(|(p, _)| p).next(),
                 }
             })
             .flatten();

@@ -1045,38 +1045,3 @@ fn a_compressed_file_read_whole_is_no_copy_of_a_file_truncated_after_its_banner(
         assert_eq!(got.count(|n| matches!(n, FollowNote::Lost { .. })), 1);
     }
 }
-
-/// Files that all start with the same banner: the file being read truncated without a copy and
-/// rotated away, and the next one (shorter than what was read of the first) copytruncated,
-/// all between two looks. The shorter copy is no copy of the first file (a copy holds at least
-/// what was read): it is read whole, and the first file's rest is told as lost.
-#[test]
-fn a_shorter_file_starting_alike_is_no_copy_of_a_truncated_file() {
-    // Longer than the head kept of a file: files are told apart by later bytes only.
-    let banner: String = (1..=20)
-        .map(|k| format!("banner line {k:02} of the service, the same in every file\n"))
-        .collect();
-    for poll in [None, Some(Duration::from_millis(50))] {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("gw.log");
-        fs::write(&path, format!("{banner}a 1\na 2\na 3\n")).unwrap();
-        let mut f = follower(&[&path], opts(poll, true));
-        let mut got = Got::default();
-        until(&mut f, &mut got, |g| g.lines.len() >= 23);
-        truncate(&path);
-        fs::rename(&path, dir.path().join("gw.log.1")).unwrap();
-        fs::write(&path, format!("{banner}b 1\n")).unwrap();
-        fs::copy(&path, dir.path().join("gw.log.2")).unwrap();
-        truncate(&path);
-        until(&mut f, &mut got, |g| g.lines.len() >= 44);
-        append(&path, "c 1\n");
-        until(&mut f, &mut got, |g| g.lines.len() >= 45);
-        quiet(&mut f, &mut got, Duration::from_millis(300));
-        let mut want: Vec<&str> = banner.lines().collect();
-        want.extend(["a 1", "a 2", "a 3"]);
-        want.extend(banner.lines());
-        want.extend(["b 1", "c 1"]);
-        assert_eq!(got.texts(), want, "{poll:?}: {:?}", got.notes);
-        assert_eq!(got.count(|n| matches!(n, FollowNote::Lost { .. })), 1);
-    }
-}
