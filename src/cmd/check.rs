@@ -29,7 +29,7 @@ use crate::recognize::input::{gateway_of_file, stream_of_file};
 use crate::recognize::{InputRecognizer, ReadStats};
 use crate::settings::Check;
 use crate::source::Input;
-use crate::source::resume::{Mark, Segment, mtime_ms, open_segment, plan};
+use crate::source::resume::{Mark, Segment, frame_segment, mtime_ms, plan};
 use crate::units::Millis;
 use crate::units::time::wall_now;
 
@@ -133,8 +133,14 @@ fn read_segment(
     input: u32,
     seg: &Segment,
     max_line: usize,
-) -> anyhow::Result<(u64, u64, Option<Millis>)> {
-    let mut framer = open_segment(seg, max_line)?;
+) -> anyhow::Result<(u64, u64, Option<Millis>, std::fs::File)> {
+    let f = std::fs::File::open(&seg.path)
+        .with_context(|| format!("cannot open {}", seg.path.display()))?;
+    // The file read, for its mark: its path may name another by the end (rotated meanwhile).
+    let read = f
+        .try_clone()
+        .with_context(|| format!("cannot open {}", seg.path.display()))?;
+    let mut framer = frame_segment(f, seg, max_line)?;
     let mut notes = Vec::new();
     let mut last = None;
     session.ingest_framed(
@@ -146,7 +152,7 @@ fn read_segment(
         &mut |data| last = last_line_time(data).or(last),
         &mut |_, _| Ok(()),
     )?;
-    Ok((seg.offset + framer.consumed, framer.next_line, last))
+    Ok((seg.offset + framer.consumed, framer.next_line, last, read))
 }
 
 fn mtime(path: &Path) -> Option<Millis> {
@@ -228,12 +234,12 @@ pub fn run(s: Check) -> anyhow::Result<Exit> {
         // Where the rest of the file last read ended (it was found under another name).
         let mut rest_end = None;
         for seg in &segs {
-            let (offset, line, time) =
+            let (offset, line, time, file) =
                 read_segment(&mut session, i as u32, seg, c.batch.read.max_line)?;
             last_line = time.or(last_line);
             if seg.live {
-                last = Some((offset, line));
-            } else if let Ok(m) = Mark::of_content(&seg.path, offset, line) {
+                last = Some((offset, line, file));
+            } else if let Ok(m) = Mark::of_content(&file, &seg.path, offset, line) {
                 if seg.rest {
                     rest_end = Some((offset, line, m.tail));
                 }
@@ -253,12 +259,12 @@ pub fn run(s: Check) -> anyhow::Result<Exit> {
         let input = session.states.remove(&(i as u32, None)).unwrap_or_default();
         let counts = session.stats.inputs.entry(i as u32).or_default();
         counts.offsets.clear();
-        if let Some((offset, _)) = last {
-            counts.offsets.insert(path.display().to_string(), offset);
+        if let Some((offset, _, _)) = &last {
+            counts.offsets.insert(path.display().to_string(), *offset);
         }
         match last {
-            Some((offset, line)) => {
-                let mut mark = Mark::of(&path, offset, line)?;
+            Some((offset, line, file)) => {
+                let mut mark = Mark::of(&file, &path, offset, line)?;
                 mark.read_at = Some(read_at);
                 marks.insert(
                     key,

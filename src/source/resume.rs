@@ -137,12 +137,18 @@ impl Mark {
         }
     }
 
-    /// The mark of `path` read up to `offset` (next line `line`).
-    pub fn of(path: &Path, offset: u64, line: u64) -> anyhow::Result<Mark> {
-        let m =
-            std::fs::metadata(path).with_context(|| format!("cannot stat {}", path.display()))?;
-        let head_len = (m.len() as usize).min(HEAD);
-        let head = read_head(path, head_len)?;
+    /// The mark of the open file `f` (`path` names it in messages) read up to `offset` (next
+    /// line `line`): its identity and bytes are the opened file's, whatever `path` names by
+    /// now (the file may have been rotated while it was read).
+    pub fn of(f: &File, path: &Path, offset: u64, line: u64) -> anyhow::Result<Mark> {
+        let m = f
+            .metadata()
+            .with_context(|| format!("cannot stat {}", path.display()))?;
+        let mut head = Vec::with_capacity(HEAD);
+        ReadAt::new(f)?
+            .take(m.len().min(HEAD as u64))
+            .read_to_end(&mut head)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         let id = FileId::of(&m);
         Ok(Mark {
             dev: id.dev,
@@ -151,18 +157,19 @@ impl Mark {
             line,
             head: fingerprint(&head),
             head_len: head.len(),
-            tail: content_tail(path, offset).ok().flatten(),
+            tail: content_tail_of(f, offset).ok().flatten(),
             read_at: None,
         })
     }
 
-    /// The mark of a rotated file read up to `offset` (of its content, decompressed): its head
-    /// is the content's.
-    pub fn of_content(path: &Path, offset: u64, line: u64) -> anyhow::Result<Mark> {
-        let m =
-            std::fs::metadata(path).with_context(|| format!("cannot stat {}", path.display()))?;
+    /// The mark of the open rotated file `f` read up to `offset` (of its content,
+    /// decompressed): its head is the content's.
+    pub fn of_content(f: &File, path: &Path, offset: u64, line: u64) -> anyhow::Result<Mark> {
+        let m = f
+            .metadata()
+            .with_context(|| format!("cannot stat {}", path.display()))?;
         let head =
-            content_head(path, HEAD).with_context(|| format!("cannot read {}", path.display()))?;
+            content_head_of(f, HEAD).with_context(|| format!("cannot read {}", path.display()))?;
         let head = &head[..head.len().min(offset as usize)];
         let id = FileId::of(&m);
         Ok(Mark {
@@ -172,7 +179,7 @@ impl Mark {
             line,
             head: fingerprint(head),
             head_len: head.len(),
-            tail: content_tail(path, offset).ok().flatten(),
+            tail: content_tail_of(f, offset).ok().flatten(),
             read_at: None,
         })
     }
