@@ -211,13 +211,16 @@ impl Follower {
 
     /// After a rotation of entry `i` from the file `old` (last changed at `since`) to `new`:
     /// queue the siblings written since that were never opened, oldest first; not copies of
-    /// `like`, the file being read (it still holds what they do).
+    /// `like`, the file being read (it still holds what they do). With `copies_only`, only
+    /// files created since too (where the file system keeps birth times): copies made since,
+    /// not an older generation the writer still appended to.
     pub(super) fn find_missed(
         &mut self,
         i: usize,
         since: SystemTime,
         new: Option<FileId>,
         like: Option<fs::File>,
+        copies_only: bool,
     ) {
         let path = self.entries[i].path.clone();
         let mut found: Vec<(SystemTime, PathBuf, FileId)> = siblings(&path)
@@ -225,6 +228,9 @@ impl Follower {
             .filter_map(|(p, m)| {
                 let id = FileId::of(&m);
                 let mtime = m.modified().ok()?;
+                if copies_only && m.created().is_ok_and(|born| born < since) {
+                    return None;
+                }
                 let unseen = Some(id) != new
                     && !self.was_seen(id, &p)
                     && !self

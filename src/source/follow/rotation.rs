@@ -578,7 +578,7 @@ impl Follower {
                 .current
                 .as_ref()
                 .and_then(|g| g.file().try_clone().ok());
-            self.find_missed(i, since, now, like);
+            self.find_missed(i, since, now, like, false);
         }
         if !opened {
             self.entries[i].missed_since = since;
@@ -623,7 +623,7 @@ impl Follower {
         if emptied && let Some(since) = g.changed {
             let id = g.id;
             let like = g.file().try_clone().ok();
-            self.find_missed(i, since, Some(id), like);
+            self.find_missed(i, since, Some(id), like, true);
             if !self.read_backlog(i, budget) {
                 let e = &mut self.entries[i];
                 if let Some(g) = &mut e.current {
@@ -653,7 +653,7 @@ impl Follower {
                     .current
                     .as_ref()
                     .and_then(|g| g.file().try_clone().ok());
-                self.find_missed(i, since, Some(id), like);
+                self.find_missed(i, since, Some(id), like, false);
             }
             if !self.read_backlog(i, budget) {
                 return false;

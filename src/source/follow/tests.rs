@@ -1045,3 +1045,27 @@ fn a_compressed_file_read_whole_is_no_copy_of_a_file_truncated_after_its_banner(
         assert_eq!(got.count(|n| matches!(n, FollowNote::Lost { .. })), 1);
     }
 }
+
+/// The service still appends to the generation rotated away before the follower started (it
+/// has not reopened its log yet) while the new file is empty: the new file's first line does not
+/// make that generation be read from its start (it is no copy made since the last look).
+#[test]
+fn an_old_generation_still_written_is_not_read_whole_at_the_first_line() {
+    for poll in [None, Some(Duration::from_millis(50))] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gw.log");
+        let old = dir.path().join("gw.log.1");
+        fs::write(&old, "old 1\nold 2\n").unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        fs::write(&path, "").unwrap();
+        let mut f = follower(&[&path], opts(poll, false));
+        let mut got = Got::default();
+        quiet(&mut f, &mut got, Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(20));
+        append(&old, "old 3\n");
+        append(&path, "new 1\n");
+        until(&mut f, &mut got, |g| !g.lines.is_empty());
+        quiet(&mut f, &mut got, Duration::from_millis(300));
+        assert_eq!(got.texts(), ["new 1"], "{poll:?}");
+    }
+}
