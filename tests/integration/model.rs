@@ -464,8 +464,7 @@ fn only_seed() -> Option<u64> {
 
 /// Known to fail on rare sequences (left open in issue 11): with `GWMON_LONG=1`, 59 and 60 of
 /// the 60 native sequences passed in the last three runs (0x4c669 and, under twice the load,
-/// 0x52336 failed once each, depending on
-/// timing). Run with `cargo test -- --ignored`.
+/// 0x52336 failed once each, depending on timing). Run with `cargo test -- --ignored`.
 #[test]
 #[ignore = "known failure on rare seeds (see the doc comment)"]
 fn model_events_follow_native() {
