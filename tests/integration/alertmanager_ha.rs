@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 
 use serde_json::Value;
@@ -13,20 +13,8 @@ use crate::common::*;
 
 /// A real Alertmanager on `addr` (its own data directory under `dir`).
 fn start_am(bin: &Path, dir: &Path, name: &str, addr: &str) -> Proc {
-    let cfg = dir.join("am.yml");
-    std::fs::write(
-        &cfg,
-        "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n",
-    )
-    .unwrap();
     let p = Proc(
-        Command::new(bin)
-            .arg(format!("--config.file={}", s(&cfg)))
-            .arg(format!("--storage.path={}", s(&dir.join(name))))
-            .arg(format!("--web.listen-address={addr}"))
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+        alertmanager(bin, dir, &dir.join(name), addr)
             .spawn()
             .unwrap(),
     );
@@ -59,20 +47,6 @@ fn has(addr: &str, names: &[&str]) -> Option<()> {
 fn append(path: &Path, text: &str) {
     let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
     f.write_all(text.as_bytes()).unwrap();
-}
-
-fn refusal(org: &str) -> String {
-    line(
-        &now_iso(),
-        "INFO",
-        "GATEWAY_ALLOC",
-        &format!("Starting gateway for org {org}"),
-    ) + &line(
-        &now_iso(),
-        "ERROR",
-        "GATEWAY_ALLOC",
-        &format!("Failed to start gateway for org {org}: \"no_gateway_available\""),
-    )
 }
 
 fn orphan(org: &str) -> String {

@@ -142,12 +142,6 @@ fn get(agent: &ureq::Agent, base: &str, path: &str) -> Option<(u16, String)> {
 /// The real Alertmanager on `addr`, serving https with `pki`'s server certificate and asking for
 /// basic authentication.
 fn start_am(bin: &Path, dir: &Path, addr: &str, pki: &Pki, agent: &ureq::Agent) -> Proc {
-    let cfg = dir.join("am.yml");
-    std::fs::write(
-        &cfg,
-        "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n",
-    )
-    .unwrap();
     let web = dir.join("web.yml");
     std::fs::write(
         &web,
@@ -159,14 +153,8 @@ fn start_am(bin: &Path, dir: &Path, addr: &str, pki: &Pki, agent: &ureq::Agent) 
     )
     .unwrap();
     let p = Proc(
-        Command::new(bin)
-            .arg(format!("--config.file={}", s(&cfg)))
+        alertmanager(bin, dir, &dir.join("am-data"), addr)
             .arg(format!("--web.config.file={}", s(&web)))
-            .arg(format!("--storage.path={}", s(&dir.join("am-data"))))
-            .arg(format!("--web.listen-address={addr}"))
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .spawn()
             .unwrap(),
     );
@@ -240,20 +228,9 @@ fn alerts_reach_an_https_alertmanager_only_through_the_ca_that_signed_its_certif
     let cred = dir.path().join("am.cred");
     std::fs::write(&cred, format!("{USER}:{PASSWORD}\n")).unwrap();
     let log = dir.path().join("ganymede.log");
-    let refusal = line(
-        &now_iso(),
-        "INFO",
-        "GATEWAY_ALLOC",
-        &format!("Starting gateway for org {ORG_A}"),
-    ) + &line(
-        &now_iso(),
-        "ERROR",
-        "GATEWAY_ALLOC",
-        &format!("Failed to start gateway for org {ORG_A}: \"no_gateway_available\""),
-    );
     std::fs::File::create(&log)
         .unwrap()
-        .write_all(refusal.as_bytes())
+        .write_all(refusal(ORG_A).as_bytes())
         .unwrap();
     let url = format!("{base}/api/v2/alerts");
     let auth = ["--alertmanager-basic-auth-file", s(&cred)];

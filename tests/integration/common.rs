@@ -76,6 +76,40 @@ pub fn line(time: &str, prio: &str, cat: &str, msg: &str) -> String {
     format!("{time} [{prio:<9}] [{cat:<20}] {msg}\n")
 }
 
+/// An allocation of `org` refused now because every gateway is taken: its two lines.
+pub fn refusal(org: &str) -> String {
+    line(
+        &now_iso(),
+        "INFO",
+        "GATEWAY_ALLOC",
+        &format!("Starting gateway for org {org}"),
+    ) + &line(
+        &now_iso(),
+        "ERROR",
+        "GATEWAY_ALLOC",
+        &format!("Failed to start gateway for org {org}: \"no_gateway_available\""),
+    )
+}
+
+/// A real Alertmanager's command (`bin`): a route to nowhere (written to `dir/am.yml`), its
+/// data in `data`, on `addr`, not clustered, quiet. Add flags, then spawn it.
+pub fn alertmanager(bin: &Path, dir: &Path, data: &Path, addr: &str) -> Command {
+    let cfg = dir.join("am.yml");
+    std::fs::write(
+        &cfg,
+        "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n",
+    )
+    .unwrap();
+    let mut c = Command::new(bin);
+    c.arg(format!("--config.file={}", s(&cfg)))
+        .arg(format!("--storage.path={}", s(data)))
+        .arg(format!("--web.listen-address={addr}"))
+        .arg("--cluster.listen-address=")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    c
+}
+
 /// One successful allocation of `org` at minute `m`, deallocated `held` minutes later.
 pub fn alloc_cycle(org: &str, gw: u32, m: u32, held: u32) -> String {
     let base = chrono::DateTime::parse_from_rfc3339("2026-03-04T08:00:00Z").unwrap();

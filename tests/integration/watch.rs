@@ -31,18 +31,7 @@ fn refusal_burst() -> String {
     );
     for i in 0..3 {
         let org = format!("00000000-0000-4000-8000-00000000000{i}");
-        s += &line(
-            &now_iso(),
-            "INFO",
-            "GATEWAY_ALLOC",
-            &format!("Starting gateway for org {org}"),
-        );
-        s += &line(
-            &now_iso(),
-            "ERROR",
-            "GATEWAY_ALLOC",
-            &format!("Failed to start gateway for org {org}: \"no_gateway_available\""),
-        );
+        s += &refusal(&org);
     }
     s
 }
@@ -149,25 +138,10 @@ fn alerts_reach_a_real_alertmanager() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("am.yml");
-    std::fs::write(
-        &cfg,
-        "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n",
-    )
-    .unwrap();
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let _am = Proc(
-        std::process::Command::new(am)
-            .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!(
-                "--storage.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={addr}"))
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+        alertmanager(&am, dir.path(), &dir.path().join("data"), &addr)
             .spawn()
             .unwrap(),
     );
