@@ -149,17 +149,7 @@ impl Mark {
             .take(m.len().min(HEAD as u64))
             .read_to_end(&mut head)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        let id = FileId::of(&m);
-        Ok(Mark {
-            dev: id.dev,
-            ino: id.ino,
-            offset,
-            line,
-            head: fingerprint(&head),
-            head_len: head.len(),
-            tail: content_tail_of(f, offset).ok().flatten(),
-            read_at: None,
-        })
+        Ok(Mark::at(f, &m, &head, offset, line))
     }
 
     /// The mark of the open rotated file `f` read up to `offset` (of its content,
@@ -171,8 +161,13 @@ impl Mark {
         let head =
             content_head_of(f, HEAD).with_context(|| format!("cannot read {}", path.display()))?;
         let head = &head[..head.len().min(offset as usize)];
-        let id = FileId::of(&m);
-        Ok(Mark {
+        Ok(Mark::at(f, &m, head, offset, line))
+    }
+
+    /// The mark of `f` (metadata `m`, first bytes `head`) at `offset`, line `line`.
+    fn at(f: &File, m: &std::fs::Metadata, head: &[u8], offset: u64, line: u64) -> Mark {
+        let id = FileId::of(m);
+        Mark {
             dev: id.dev,
             ino: id.ino,
             offset,
@@ -181,7 +176,7 @@ impl Mark {
             head_len: head.len(),
             tail: content_tail_of(f, offset).ok().flatten(),
             read_at: None,
-        })
+        }
     }
 }
 
