@@ -53,6 +53,23 @@ impl Got {
     }
 }
 
+/// Both ways of noticing changes: native events, and a poll every 50 ms.
+const MODES: [Option<Duration>; 2] = [None, Some(Duration::from_millis(50))];
+
+/// A follower (`poll`, `from_start`) of `gw.log` in a new temporary directory, the file written
+/// with `initial` first, and what it delivered so far (nothing).
+fn one_log(
+    poll: Option<Duration>,
+    from_start: bool,
+    initial: impl AsRef<[u8]>,
+) -> (tempfile::TempDir, PathBuf, Follower, Got) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gw.log");
+    fs::write(&path, initial).unwrap();
+    let f = follower(&[&path], opts(poll, from_start));
+    (dir, path, f, Got::default())
+}
+
 /// Wait (deadline loop, no fixed sleeps) until `done` holds.
 fn until(f: &mut Follower, got: &mut Got, done: impl Fn(&Got) -> bool) {
     let end = Instant::now() + DEADLINE;
@@ -215,11 +232,7 @@ fn rename_and_create_drains_the_old_file_first() {
 
 #[test]
 fn copytruncate_restarts_at_the_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gw.log");
-    fs::write(&path, "").unwrap();
-    let mut f = follower(&[&path], opts(None, false));
-    let mut got = Got::default();
+    let (dir, path, mut f, mut got) = one_log(None, false, "");
     append(&path, "line 1\nline 2\nline 3\n");
     until(&mut f, &mut got, |g| g.lines.len() >= 3);
     fs::copy(&path, dir.path().join("gw.log.1")).unwrap();
@@ -236,11 +249,7 @@ fn copytruncate_restarts_at_the_start() {
 
 #[test]
 fn delete_and_recreate() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gw.log");
-    fs::write(&path, "").unwrap();
-    let mut f = follower(&[&path], opts(None, false));
-    let mut got = Got::default();
+    let (_dir, path, mut f, mut got) = one_log(None, false, "");
     append(&path, "a\nb");
     until(&mut f, &mut got, |g| !g.lines.is_empty());
     fs::remove_file(&path).unwrap();
@@ -379,11 +388,7 @@ fn from_start_reads_existing_content() {
 
 #[test]
 fn overlong_lines_are_skipped_and_counted() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gw.log");
-    fs::write(&path, "").unwrap();
-    let mut f = follower(&[&path], opts(None, false));
-    let mut got = Got::default();
+    let (_dir, path, mut f, mut got) = one_log(None, false, "");
     let long = "x".repeat(5000);
     append(&path, &format!("short\n{long}\nafter\n"));
     until(&mut f, &mut got, |g| g.lines.len() >= 2);
@@ -642,12 +647,8 @@ fn stdin_holds_a_partial_line_until_its_newline_or_the_end() {
 
 #[test]
 fn copytruncate_reads_the_unread_rest_from_the_copy() {
-    for poll in [None, Some(Duration::from_millis(50))] {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("gw.log");
-        fs::write(&path, "").unwrap();
-        let mut f = follower(&[&path], opts(poll, false));
-        let mut got = Got::default();
+    for poll in MODES {
+        let (dir, path, mut f, mut got) = one_log(poll, false, "");
         append(&path, "line 1\nline 2\nline 3\n");
         until(&mut f, &mut got, |g| g.lines.len() >= 3);
         // Written before the copy, not read yet (and a partial line held over).
@@ -682,12 +683,8 @@ fn copytruncate_reads_the_unread_rest_from_the_copy() {
 /// offset changed, which is how the truncation is noticed; the unread rest comes from the copy.
 #[test]
 fn copytruncate_rewritten_past_the_old_offset_is_noticed() {
-    for poll in [None, Some(Duration::from_millis(50))] {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("gw.log");
-        fs::write(&path, "").unwrap();
-        let mut f = follower(&[&path], opts(poll, false));
-        let mut got = Got::default();
+    for poll in MODES {
+        let (dir, path, mut f, mut got) = one_log(poll, false, "");
         append(&path, "old 1\nold 2\n");
         until(&mut f, &mut got, |g| g.lines.len() >= 2);
         append(&path, "old 3\n");
@@ -712,11 +709,7 @@ fn copytruncate_rewritten_past_the_old_offset_is_noticed() {
 /// is still beside it, renamed to `.2`).
 #[test]
 fn successive_copytruncates_find_each_generation_copy() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gw.log");
-    fs::write(&path, "").unwrap();
-    let mut f = follower(&[&path], opts(Some(Duration::from_millis(50)), false));
-    let mut got = Got::default();
+    let (dir, path, mut f, mut got) = one_log(Some(Duration::from_millis(50)), false, "");
     let generation = |g: u32| -> String {
         (1..=40)
             .map(|n| format!("generation {g} line {n:02} {}\n", "x".repeat(40)))
@@ -751,12 +744,8 @@ fn successive_copytruncates_find_each_generation_copy() {
 /// file has no data yet to show the writer moved on.
 #[test]
 fn two_rotations_with_the_latest_file_empty_read_the_middle_one() {
-    for poll in [None, Some(Duration::from_millis(50))] {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("gw.log");
-        fs::write(&path, "").unwrap();
-        let mut f = follower(&[&path], opts(poll, false));
-        let mut got = Got::default();
+    for poll in MODES {
+        let (dir, path, mut f, mut got) = one_log(poll, false, "");
         append(&path, "first 1\n");
         until(&mut f, &mut got, |g| !g.lines.is_empty());
         fs::rename(&path, dir.path().join("gw.log.2")).unwrap();
@@ -772,11 +761,7 @@ fn two_rotations_with_the_latest_file_empty_read_the_middle_one() {
 
 #[test]
 fn a_truncation_without_a_copy_is_told_as_lost() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gw.log");
-    fs::write(&path, "").unwrap();
-    let mut f = follower(&[&path], opts(Some(Duration::from_millis(50)), false));
-    let mut got = Got::default();
+    let (_dir, path, mut f, mut got) = one_log(Some(Duration::from_millis(50)), false, "");
     append(&path, "line 1\nline 2\n");
     until(&mut f, &mut got, |g| g.lines.len() >= 2);
     append(&path, "line 3\n");
@@ -792,7 +777,7 @@ fn a_truncation_without_a_copy_is_told_as_lost() {
 
 #[test]
 fn generations_rotated_away_between_two_looks_are_read_in_order() {
-    for poll in [None, Some(Duration::from_millis(50))] {
+    for poll in MODES {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let path = d.join("gw.log");
@@ -857,12 +842,8 @@ fn generations_rotated_away_between_two_looks_are_read_in_order() {
 /// then a rename + create rotation: the compressed copy is not read as a generation never seen.
 #[test]
 fn a_compressed_copy_of_a_file_read_whole_is_not_read_again() {
-    for poll in [None, Some(Duration::from_millis(50))] {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("gw.log");
-        fs::write(&path, "").unwrap();
-        let mut f = follower(&[&path], opts(poll, false));
-        let mut got = Got::default();
+    for poll in MODES {
+        let (dir, path, mut f, mut got) = one_log(poll, false, "");
         append(&path, "one 1\none 2\none 3\n");
         until(&mut f, &mut got, |g| g.lines.len() >= 3);
         let copy = dir.path().join("gw.log.1");
@@ -891,12 +872,8 @@ fn a_compressed_copy_of_a_file_read_whole_is_not_read_again() {
 /// never seen, and read again from its start).
 #[test]
 fn a_compressed_copy_with_an_unread_rest_is_read_once() {
-    for poll in [None, Some(Duration::from_millis(50))] {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("gw.log");
-        fs::write(&path, "").unwrap();
-        let mut f = follower(&[&path], opts(poll, false));
-        let mut got = Got::default();
+    for poll in MODES {
+        let (dir, path, mut f, mut got) = one_log(poll, false, "");
         append(&path, "one 1\none 2\none 3\n");
         until(&mut f, &mut got, |g| g.lines.len() >= 3);
         append(&path, "one 4\n");
@@ -919,7 +896,7 @@ fn a_compressed_copy_with_an_unread_rest_is_read_once() {
 /// opened): the copy is read, then the file anew.
 #[test]
 fn a_copytruncate_before_the_first_read_reads_the_copy() {
-    for poll in [None, Some(Duration::from_millis(50))] {
+    for poll in MODES {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("gw.log");
         fs::write(&path, "first 1\nfirst 2\n").unwrap();
@@ -938,12 +915,8 @@ fn a_copytruncate_before_the_first_read_reads_the_copy() {
 /// empty again, as it was; the copy, written since the last look, is read.
 #[test]
 fn written_and_copytruncated_between_two_looks_of_an_empty_file() {
-    for poll in [None, Some(Duration::from_millis(50))] {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("gw.log");
-        fs::write(&path, "").unwrap();
-        let mut f = follower(&[&path], opts(poll, false));
-        let mut got = Got::default();
+    for poll in MODES {
+        let (dir, path, mut f, mut got) = one_log(poll, false, "");
         quiet(&mut f, &mut got, Duration::from_millis(100));
         // (The file's mtime must move on past the coarse clock's tick.)
         std::thread::sleep(Duration::from_millis(20));
@@ -961,12 +934,8 @@ fn written_and_copytruncated_between_two_looks_of_an_empty_file() {
 /// first, then the file.
 #[test]
 fn written_copytruncated_and_written_again_between_two_looks_of_an_empty_file() {
-    for poll in [None, Some(Duration::from_millis(50))] {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("gw.log");
-        fs::write(&path, "").unwrap();
-        let mut f = follower(&[&path], opts(poll, false));
-        let mut got = Got::default();
+    for poll in MODES {
+        let (dir, path, mut f, mut got) = one_log(poll, false, "");
         quiet(&mut f, &mut got, Duration::from_millis(100));
         // (The file's mtime must move on past the coarse clock's tick.)
         std::thread::sleep(Duration::from_millis(20));
@@ -984,12 +953,8 @@ fn written_copytruncated_and_written_again_between_two_looks_of_an_empty_file() 
 /// follower's offset 0 again, and the next copy is read before what came after it.
 #[test]
 fn a_second_copytruncate_between_two_looks_after_a_truncation_is_read() {
-    for poll in [None, Some(Duration::from_millis(50))] {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("gw.log");
-        fs::write(&path, "").unwrap();
-        let mut f = follower(&[&path], opts(poll, false));
-        let mut got = Got::default();
+    for poll in MODES {
+        let (dir, path, mut f, mut got) = one_log(poll, false, "");
         append(&path, "a 1\n");
         until(&mut f, &mut got, |g| !g.lines.is_empty());
         fs::copy(&path, dir.path().join("gw.log.1")).unwrap();
@@ -1016,12 +981,8 @@ fn a_second_copytruncate_between_two_looks_after_a_truncation_is_read() {
 #[test]
 fn a_compressed_file_read_whole_is_no_copy_of_a_file_truncated_after_its_banner() {
     const BANNER: &str = "banner line 1 of the service, the same in every file\nbanner line 2\n";
-    for poll in [None, Some(Duration::from_millis(50))] {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("gw.log");
-        fs::write(&path, BANNER).unwrap();
-        let mut f = follower(&[&path], opts(poll, true));
-        let mut got = Got::default();
+    for poll in MODES {
+        let (dir, path, mut f, mut got) = one_log(poll, true, BANNER);
         append(&path, "a 1\n");
         until(&mut f, &mut got, |g| g.lines.len() >= 3);
         let old = dir.path().join("gw.log.1");
@@ -1051,7 +1012,7 @@ fn a_compressed_file_read_whole_is_no_copy_of_a_file_truncated_after_its_banner(
 /// make that generation be read from its start (it is no copy made since the last look).
 #[test]
 fn an_old_generation_still_written_is_not_read_whole_at_the_first_line() {
-    for poll in [None, Some(Duration::from_millis(50))] {
+    for poll in MODES {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("gw.log");
         let old = dir.path().join("gw.log.1");
