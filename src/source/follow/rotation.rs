@@ -200,8 +200,6 @@ impl Read for FileAt {
 pub(super) struct Generation {
     pub(super) id: FileId,
     framer: Framer<FileAt>,
-    /// Its first bytes (up to `HEAD`), to find its copy after a copytruncate.
-    pub(super) head: Head,
     /// When it last changed, as last looked at (copies made since are newer).
     changed: Option<std::time::SystemTime>,
 }
@@ -213,26 +211,30 @@ impl Generation {
         Generation {
             id: FileId::of(m),
             framer,
-            head: Head::default(),
             changed: None,
         }
+    }
+
+    /// Its first bytes (up to `HEAD`), to find its copy after a copytruncate.
+    pub(super) fn head(&self) -> Head {
+        self.framer.get_ref().head
     }
 
     /// Take in the file's first bytes while they are fewer than `HEAD`.
     fn refresh_head(&mut self) {
         use crate::source::identity::{HEAD, fingerprint};
-        if self.head.len >= HEAD {
+        let at = self.framer.get_mut();
+        if at.head.len >= HEAD {
             return;
         }
         let mut b = vec![0u8; HEAD];
-        if let Ok(n) = self.file().read_at(&mut b, 0)
-            && n > self.head.len
+        if let Ok(n) = at.file.read_at(&mut b, 0)
+            && n > at.head.len
         {
-            self.head = Head {
+            at.head = Head {
                 fp: fingerprint(&b[..n]),
                 len: n,
             };
-            self.framer.get_mut().head = self.head;
         }
     }
 
@@ -364,7 +366,6 @@ impl Generation {
     /// The file was truncated in place: what was read is gone, start again at its start (and
     /// take its first bytes anew: the next copytruncate's copy starts with them).
     fn restart(&mut self) {
-        self.head = Head::default();
         self.framer.next_line = 1;
         self.framer.consumed = 0;
         let at = self.framer.get_mut();
@@ -543,8 +544,8 @@ impl Follower {
         };
         g.flush(&mut self.chunks, e.input, &e.path);
         g.refresh_head();
-        if g.head.len > 0 {
-            let head = g.head;
+        let head = g.head();
+        if head.len > 0 {
             let len = g.framer.consumed;
             self.remember_head(head, len);
             self.remember_content(g.id, head);
@@ -618,7 +619,7 @@ impl Follower {
         // no copy of what the file holds now (that is read from the file).
         let emptied = !shrunk
             && g.framer.get_ref().offset == 0
-            && g.head.len == 0
+            && g.head().len == 0
             && g.changed.is_some_and(|c| changed.is_some_and(|t| t > c));
         if emptied && let Some(since) = g.changed {
             let id = g.id;
@@ -639,7 +640,7 @@ impl Follower {
         if shrunk {
             // copytruncate: what was written after the last read is in the copy beside the
             // file (a held partial line included): read it from there, then the file anew.
-            let (head, consumed, next_line) = (g.head, g.framer.consumed, g.framer.next_line);
+            let (head, consumed, next_line) = (g.head(), g.framer.consumed, g.framer.next_line);
             let (since, id, tail) = (g.changed, g.id, g.framer.get_ref().tail());
             g.framer.discard_partial();
             g.restart();
@@ -666,8 +667,6 @@ impl Follower {
         g.changed = changed.or(g.changed);
         g.refresh_head();
         let r = g.read(&mut self.buf, &mut self.chunks, e.input, &e.path, budget);
-        // (What was read is the head when the file was empty as the head was taken.)
-        g.head = g.framer.get_ref().head;
         match r {
             Ok(eof) => {
                 if !eof {
