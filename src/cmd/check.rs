@@ -133,9 +133,8 @@ fn read_segment(
     input: u32,
     seg: &Segment,
     max_line: usize,
-) -> anyhow::Result<(u64, u64, Option<Millis>, std::fs::File)> {
-    let f = std::fs::File::open(&seg.path)
-        .with_context(|| format!("cannot open {}", seg.path.display()))?;
+) -> anyhow::Result<(u64, u64, Option<Millis>, File)> {
+    let f = File::open(&seg.path).with_context(|| format!("cannot open {}", seg.path.display()))?;
     // The file read, for its mark: its path may name another by the end (rotated meanwhile).
     let read = f
         .try_clone()
