@@ -12,7 +12,7 @@
 //! log, copytruncate followed by a restart of `check`, a partial last line across a restart.
 //!
 //! A failure prints the seed and the actions; `GWMON_MODEL_SEED=0x…` runs that one. `GWMON_LONG=1`
-//! runs 60 sequences per mode (else a few). The two `events --follow` tests are ignored by
+//! runs 60 sequences per mode (else a few), `GWMON_MODEL_COUNT=N` N of them. The two `events --follow` tests are ignored by
 //! default while they still find failing sequences: `cargo test --test integration -- --ignored
 //! model_`.
 
@@ -101,9 +101,15 @@ fn org(id: u64) -> String {
     format!("m-{id:08}")
 }
 
+/// A line of its own: as in every real log, its millisecond timestamp sets it apart from the
+/// lines around it. (Lines alike up to a truncated file's offset would make a truncation and the
+/// lines written after it look like the rest of the old file: nothing on the file tells.)
 fn text(id: u64) -> String {
+    let (s, ms) = (id / 1000, id % 1000);
     format!(
-        "2026-03-04T08:00:00.000Z [INFO     ] [GATEWAY_ALLOC       ] Starting gateway for org {}\n",
+        "2026-03-04T08:{:02}:{:02}.{ms:03}Z [INFO     ] [GATEWAY_ALLOC       ] Starting gateway for org {}\n",
+        s / 60 % 60,
+        s % 60,
         org(id)
     )
 }
@@ -434,8 +440,13 @@ fn check_sequence(seed: u64) {
     let _ = std::fs::remove_dir_all(&m.dir);
 }
 
+/// Sequences per mode: `GWMON_MODEL_COUNT`, else 60 with `GWMON_LONG=1`, else a few.
 fn sequences() -> u64 {
-    if long() { 60 } else { 4 }
+    match std::env::var("GWMON_MODEL_COUNT").map(|v| v.parse()) {
+        Ok(Ok(n)) => n,
+        _ if long() => 60,
+        _ => 4,
+    }
 }
 
 /// Run every sequence (each seed from `first`), then fail naming every failing seed and

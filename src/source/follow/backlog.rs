@@ -40,6 +40,20 @@ pub(super) struct Pending {
     told: bool,
 }
 
+/// What was read from a file before it was truncated.
+pub(super) struct WhatWasRead<'a> {
+    /// Its first bytes.
+    pub(super) head: Head,
+    /// Its first bytes as read (up to [`FIRST`](super::rotation::FIRST); none when it was not
+    /// read from its start).
+    pub(super) first: &'a [u8],
+    /// The fingerprint of the last bytes read, and the offset they end at.
+    pub(super) tail: Option<(u64, u64)>,
+    /// Bytes read up to the end of the last complete line, and the number of the next line.
+    pub(super) consumed: u64,
+    pub(super) next_line: u64,
+}
+
 /// The first bytes of a file, as a fingerprint and a length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub(super) struct Head {
@@ -297,18 +311,16 @@ impl Follower {
         n.is_ok_and(|n| lens.contains(&n))
     }
 
-    /// Entry `i`'s file was truncated after `consumed` bytes had been read (its first bytes
-    /// were `head`; `tail`: the fingerprint of the last bytes read, and the offset they end
-    /// at): read the rest from the copy beside it, or tell that it is lost.
-    pub(super) fn recover_copy(
-        &mut self,
-        i: usize,
-        head: Head,
-        tail: Option<(u64, u64)>,
-        consumed: u64,
-        next_line: u64,
-        truncated: FileId,
-    ) {
+    /// Entry `i`'s file `truncated` was truncated after what was `read` from it: read the
+    /// rest from the copy beside it, or tell that it is lost.
+    pub(super) fn recover_copy(&mut self, i: usize, read: &WhatWasRead, truncated: FileId) {
+        let &WhatWasRead {
+            head,
+            first,
+            tail,
+            consumed,
+            next_line,
+        } = read;
         let path = self.entries[i].path.clone();
         // The newest sibling that starts as the file did — not the file itself (renamed since:
         // truncated, then rotated), nor one read before, nor a compressed copy of one read to
@@ -326,6 +338,13 @@ impl Follower {
                     .filter(|(p, _)| {
                         content_head(p, head.len)
                             .is_ok_and(|h| h.len() == head.len && fingerprint(&h) == head.fp)
+                    })
+                    // Starting alike is not enough: a copy holds what was read as far as both
+                    // go (another file that starts with the same banner, shorter than what was
+                    // read, does not).
+                    .filter(|(p, _)| {
+                        first.len() <= head.len
+                            || content_head(p, first.len()).is_ok_and(|b| b[..] == first[..b.len()])
                     })
                     // A compressed copy of a file read whole holds nothing unread, though it
                     // holds the bytes last read where they were read when all files start

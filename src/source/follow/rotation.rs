@@ -8,7 +8,7 @@ use std::io::{self, Read};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::PathBuf;
 
-use super::backlog::{Backlog, Head};
+use super::backlog::{Backlog, Head, WhatWasRead};
 use super::{CHUNK_TARGET, FollowChunk, FollowNote, Follower, MAX_RETIRED};
 use crate::source::framer::{AtEnd, Framer};
 use crate::source::identity::FileId;
@@ -49,6 +49,9 @@ impl Tracked {
 
 /// How many of the last bytes read are kept to notice a file rewritten under the reader.
 const TAIL: usize = 64;
+/// How many of a file's first bytes are kept as read, to tell its copy from another file's
+/// that starts alike (a banner) but is shorter than what was read.
+pub(super) const FIRST: usize = 64 * 1024;
 
 /// Positioned reads of an open file at an advancing offset (the descriptor is also used for
 /// metadata checks, so its own position is never relied on). A compressed file is noticed at
@@ -64,8 +67,9 @@ pub(super) struct FileAt {
     tail_len: usize,
     /// The file's first bytes as last taken in ([`Generation::refresh_head`], or as read).
     head: Head,
-    /// The first bytes read from it (up to `HEAD`), while read from its start: the head of
-    /// what was read, even when the file was written between taking its head and reading.
+    /// The first bytes read from it (up to [`FIRST`]), while read from its start: the head of
+    /// what was read, even when the file was written between taking its head and reading,
+    /// and what a copy of it must start with.
     first: Vec<u8>,
 }
 
@@ -84,18 +88,19 @@ impl FileAt {
     }
 
     /// Keep the bytes of `data`, just read at the offset, among the first ones; the head is
-    /// theirs once they are more than it holds.
+    /// theirs (up to `HEAD`) once they are more than it holds.
     fn keep_first(&mut self, data: &[u8]) {
         use crate::source::identity::{HEAD, fingerprint};
-        if self.first.len() as u64 != self.offset || self.first.len() >= HEAD {
+        if self.first.len() as u64 != self.offset || self.first.len() >= FIRST {
             return;
         }
-        let take = data.len().min(HEAD - self.first.len());
+        let take = data.len().min(FIRST - self.first.len());
         self.first.extend_from_slice(&data[..take]);
-        if self.first.len() > self.head.len {
+        let head = &self.first[..self.first.len().min(HEAD)];
+        if head.len() > self.head.len {
             self.head = Head {
-                fp: fingerprint(&self.first),
-                len: self.first.len(),
+                fp: fingerprint(head),
+                len: head.len(),
             };
         }
     }
@@ -543,6 +548,8 @@ impl Follower {
             return;
         };
         g.flush(&mut self.chunks, e.input, &e.path);
+        // What it started with is for finding its copy, which only the current file may need.
+        g.framer.get_mut().first = Vec::new();
         g.refresh_head();
         let head = g.head();
         if head.len > 0 {
@@ -642,10 +649,18 @@ impl Follower {
             // file (a held partial line included): read it from there, then the file anew.
             let (head, consumed, next_line) = (g.head(), g.framer.consumed, g.framer.next_line);
             let (since, id, tail) = (g.changed, g.id, g.framer.get_ref().tail());
+            let first = std::mem::take(&mut g.framer.get_mut().first);
             g.framer.discard_partial();
             g.restart();
             self.note(i, |input, path| FollowNote::Truncated { input, path });
-            self.recover_copy(i, head, tail, consumed, next_line, id);
+            let read = WhatWasRead {
+                head,
+                first: &first,
+                tail,
+                consumed,
+                next_line,
+            };
+            self.recover_copy(i, &read, id);
             // Generations copied and truncated away whole between two looks: copies made
             // since the file last changed, never seen.
             if let Some(since) = since {

@@ -1030,3 +1030,34 @@ fn an_old_generation_still_written_is_not_read_whole_at_the_first_line() {
         assert_eq!(got.texts(), ["new 1"], "{poll:?}");
     }
 }
+
+/// Between two looks: the file read is truncated (no copy) and rotated away, and the next one,
+/// which starts with the same banner and is shorter than what was read of the first, is
+/// copytruncated and its copy compressed (the rotation model's seed 0x38224). That copy is no
+/// copy of the first file (it does not hold what was read): it is read whole.
+#[test]
+fn a_shorter_copy_that_starts_alike_is_no_copy_of_the_file_read() {
+    // Longer than the head that tells files apart.
+    let banner: String = (0..20)
+        .map(|i| format!("banner line {i:02} of the service, the same in every file ........\n"))
+        .collect();
+    for poll in MODES {
+        let (dir, path, mut f, mut got) = one_log(poll, true, &banner);
+        append(&path, "a 1\na 2\na 3\na 4\na 5\n");
+        until(&mut f, &mut got, |g| g.lines.len() >= 25);
+        truncate(&path);
+        fs::rename(&path, dir.path().join("gw.log.1")).unwrap();
+        fs::write(&path, format!("{banner}b 1\n")).unwrap();
+        let copy = dir.path().join("gw.log.2");
+        fs::copy(&path, &copy).unwrap();
+        truncate(&path);
+        gzip_away(&copy);
+        until(&mut f, &mut got, |g| g.lines.len() >= 46);
+        quiet(&mut f, &mut got, Duration::from_millis(300));
+        let mut want: Vec<&str> = banner.lines().collect();
+        want.extend(["a 1", "a 2", "a 3", "a 4", "a 5"]);
+        want.extend(banner.lines());
+        want.push("b 1");
+        assert_eq!(got.texts(), want, "{poll:?}: {:?}", got.notes);
+    }
+}
