@@ -84,7 +84,7 @@ fn content_len_of(f: &File) -> Option<u64> {
     io::copy(&mut r.take(u64::MAX), &mut io::sink()).ok()
 }
 
-fn is_compressed_file(f: &File) -> bool {
+pub(crate) fn is_compressed_file(f: &File) -> bool {
     let mut magic = [0u8; MAGIC_LEN];
     std::os::unix::fs::FileExt::read_at(f, &mut magic, 0)
         .is_ok_and(|n| Compression::detect(&magic[..n]).is_some())
@@ -92,6 +92,14 @@ fn is_compressed_file(f: &File) -> bool {
 
 fn is_compressed(p: &Path) -> bool {
     File::open(p).is_ok_and(|f| is_compressed_file(&f))
+}
+
+/// A compressed file whose plain original is still beside it (`app.log.1.gz` and
+/// `app.log.1`): mid-compression (gzip writes the copy, then removes the original), holding
+/// at most what the original does.
+pub fn mid_compression(p: &Path) -> bool {
+    let stem = p.with_extension("");
+    stem != p && stem.is_file() && is_compressed(p)
 }
 
 /// Whether the file at `copy` is a copy of the open file `of`, compressed or not, made as it

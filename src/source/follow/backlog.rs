@@ -18,7 +18,7 @@ use std::time::SystemTime;
 use super::{FollowChunk, FollowNote, Follower};
 use crate::source::framer::Framer;
 use crate::source::identity::{FileId, content_head, content_head_of, fingerprint};
-use crate::source::resume::{Segment, frame_segment, is_copy_of, siblings};
+use crate::source::resume::{Segment, frame_segment, is_copy_of, mid_compression, siblings};
 
 /// Missed generations read after one rotation, at most (the newest are kept).
 const MAX_MISSED: usize = 100;
@@ -36,6 +36,9 @@ pub(super) struct Pending {
     head: Option<Head>,
     /// Where reading started in its content (the framer counts from there).
     start: u64,
+    /// Its length, when it is not compressed (a compressed copy of it made meanwhile holds
+    /// as much).
+    len: Option<u64>,
     /// The `Recovered` note was given (at its first line).
     told: bool,
 }
@@ -89,6 +92,9 @@ fn open_pending(
             fp: fingerprint(&h),
             len: h.len(),
         });
+    let len = (!crate::source::resume::is_compressed_file(&file))
+        .then(|| file.metadata().ok().map(|m| m.len()))
+        .flatten();
     let seg = Segment {
         path: p.clone(),
         offset,
@@ -101,6 +107,7 @@ fn open_pending(
         framer,
         head,
         start: offset,
+        len,
         told: false,
     }))
 }
@@ -260,8 +267,9 @@ impl Follower {
         let skip = found.len().saturating_sub(MAX_MISSED);
         for (_, p, id) in found.into_iter().skip(skip) {
             // A compressed copy of a file already read has the same first bytes as one seen:
-            // such a sibling is a new inode but not new content.
-            if self.is_compressed_copy_of_seen(&p) {
+            // such a sibling is a new inode but not new content. Nor is one still being
+            // written beside its original (which is read, or was).
+            if mid_compression(&p) || self.is_compressed_copy_of_seen(&p) {
                 continue;
             }
             if like.as_ref().is_some_and(|f| is_copy_of(&p, f)) {
@@ -289,12 +297,21 @@ impl Follower {
             fp: fingerprint(&h),
             len: h.len(),
         };
-        // Files may share their first KiB (a banner): the same length of content too.
+        // Files may share their first KiB (a banner): the same length of content too. Files
+        // read to their end, and those waiting to be read (compressed while they wait: gzip
+        // writes the copy before it removes the file).
+        let queued = self
+            .entries
+            .iter()
+            .flat_map(|e| e.backlog.iter())
+            .filter_map(|p| Some((p.head?, p.len?)));
         let lens: Vec<u64> = self
             .seen_heads
             .iter()
+            .copied()
+            .chain(queued)
             .filter(|(h, _)| *h == fp)
-            .map(|(_, l)| *l)
+            .map(|(_, l)| l)
             .collect();
         if lens.is_empty() {
             return false;
@@ -333,7 +350,7 @@ impl Follower {
                     .into_iter()
                     .filter(|(p, m)| {
                         let id = FileId::of(m);
-                        id != truncated && !self.was_seen(id, p)
+                        id != truncated && !self.was_seen(id, p) && !mid_compression(p)
                     })
                     .filter(|(p, _)| {
                         content_head(p, head.len)
@@ -343,7 +360,7 @@ impl Follower {
                     // go (another file that starts with the same banner, shorter than what was
                     // read, does not).
                     .filter(|(p, _)| {
-                        first.len() <= head.len
+                        first.is_empty()
                             || content_head(p, first.len()).is_ok_and(|b| b[..] == first[..b.len()])
                     })
                     // A compressed copy of a file read whole holds nothing unread, though it

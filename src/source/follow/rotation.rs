@@ -225,7 +225,8 @@ impl Generation {
         self.framer.get_ref().head
     }
 
-    /// Take in the file's first bytes while they are fewer than `HEAD`.
+    /// Take in the file's first bytes while they are fewer than `HEAD` — as long as they
+    /// start with those read (else it was truncated and written again: the next read sees so).
     fn refresh_head(&mut self) {
         use crate::source::identity::{HEAD, fingerprint};
         let at = self.framer.get_mut();
@@ -235,6 +236,7 @@ impl Generation {
         let mut b = vec![0u8; HEAD];
         if let Ok(n) = at.file.read_at(&mut b, 0)
             && n > at.head.len
+            && b[..n.min(at.first.len())] == at.first[..n.min(at.first.len())]
         {
             at.head = Head {
                 fp: fingerprint(&b[..n]),
@@ -315,8 +317,14 @@ impl Generation {
             if let Some(i) = memchr::memrchr(b'\n', &buf[..n]) {
                 start = off + i as u64 + 1;
             }
+            // Its first bytes, as if read (what its copy starts with).
+            if at.first.len() as u64 == off && at.first.len() < FIRST {
+                let take = n.min(FIRST - at.first.len());
+                at.first.extend_from_slice(&buf[..take]);
+            }
             off += n as u64;
         }
+        at.first.truncate(start.min(at.first.len() as u64) as usize);
         at.offset = start;
         at.load_tail();
         self.framer.next_line = lines + 1;
@@ -467,8 +475,10 @@ impl Follower {
             }
         }
         // What it starts with now, before reading it: a copytruncate before the first read
-        // shows as other first bytes.
+        // shows as other first bytes. And when it last changed: opened empty, it may be
+        // written and copytruncated before it is read (as between two looks).
         g.refresh_head();
+        g.changed = m.modified().ok();
         self.entries[i].current = Some(g);
         true
     }
@@ -619,31 +629,7 @@ impl Follower {
             .is_some_and(|m| m.len() < g.framer.get_ref().offset)
             || !g.framer.get_ref().unchanged()
             || g.head_changed();
-        let changed = meta.as_ref().and_then(|m| m.modified().ok());
-        // Nothing of it read yet (it was empty at the last look) and changed since: it may
-        // have been written and copytruncated in between, before any of it was read — empty
-        // again, or holding what came after. The copy is a file written since, never seen, and
-        // no copy of what the file holds now (that is read from the file).
-        let emptied = !shrunk
-            && g.framer.get_ref().offset == 0
-            && g.head().len == 0
-            && g.changed.is_some_and(|c| changed.is_some_and(|t| t > c));
-        if emptied && let Some(since) = g.changed {
-            let id = g.id;
-            let like = g.file().try_clone().ok();
-            self.find_missed(i, since, Some(id), like, true);
-            if !self.read_backlog(i, budget) {
-                let e = &mut self.entries[i];
-                if let Some(g) = &mut e.current {
-                    g.changed = changed.or(g.changed);
-                }
-                return false;
-            }
-        }
-        let e = &mut self.entries[i];
-        let Some(g) = &mut e.current else {
-            return true;
-        };
+        let mut changed = meta.as_ref().and_then(|m| m.modified().ok());
         if shrunk {
             // copytruncate: what was written after the last read is in the copy beside the
             // file (a held partial line included): read it from there, then the file anew.
@@ -652,6 +638,10 @@ impl Follower {
             let first = std::mem::take(&mut g.framer.get_mut().first);
             g.framer.discard_partial();
             g.restart();
+            // What it starts with now and when it changed, as at an open: it may be
+            // copytruncated again before it is read.
+            g.refresh_head();
+            g.changed = changed;
             self.note(i, |input, path| FollowNote::Truncated { input, path });
             let read = WhatWasRead {
                 head,
@@ -674,14 +664,66 @@ impl Follower {
             if !self.read_backlog(i, budget) {
                 return false;
             }
+            changed = self.entries[i]
+                .current
+                .as_ref()
+                .and_then(|g| g.file().metadata().ok())
+                .and_then(|m| m.modified().ok());
         }
         let e = &mut self.entries[i];
         let Some(g) = &mut e.current else {
             return true;
         };
+        // Nothing of it read yet and nothing known of what it holds (empty at the last look,
+        // when it was opened or found truncated), and changed since: it may have been written
+        // and copytruncated in between, before any of it was read — empty again, or holding
+        // what came after. The copy is a file written since, never seen, and no copy of what
+        // the file holds now (that is read from the file).
+        let emptied = g.framer.get_ref().offset == 0
+            && g.head().len == 0
+            && g.changed.is_some_and(|c| changed.is_some_and(|t| t > c));
+        if emptied && let Some(since) = g.changed {
+            let id = g.id;
+            let like = g.file().try_clone().ok();
+            self.find_missed(i, since, Some(id), like, true);
+            if !self.read_backlog(i, budget) {
+                let e = &mut self.entries[i];
+                if let Some(g) = &mut e.current {
+                    g.changed = changed.or(g.changed);
+                }
+                return false;
+            }
+        }
+        let e = &mut self.entries[i];
+        let Some(g) = &mut e.current else {
+            return true;
+        };
+        // Nothing known of what it holds (empty as just looked at): what the read finds may
+        // have been written after a copytruncate that came after that look.
+        let unknown = (g.framer.get_ref().offset == 0 && g.head().len == 0)
+            .then_some(changed)
+            .flatten();
         g.changed = changed.or(g.changed);
         g.refresh_head();
+        let mark = self.chunks.len();
         let r = g.read(&mut self.buf, &mut self.chunks, e.input, &e.path, budget);
+        if let Some(since) = unknown
+            && g.framer.get_ref().offset > 0
+        {
+            let (id, like) = (g.id, g.file().try_clone().ok());
+            self.find_missed(i, since, Some(id), like, true);
+            if !self.entries[i].backlog.is_empty() {
+                // Copies made meanwhile hold what came before: read them first, then the file
+                // again from its start.
+                self.chunks.truncate(mark);
+                if let Some(g) = &mut self.entries[i].current {
+                    g.framer.discard_partial();
+                    g.restart();
+                }
+                self.more = true;
+                return false;
+            }
+        }
         match r {
             Ok(eof) => {
                 if !eof {

@@ -1033,8 +1033,9 @@ fn an_old_generation_still_written_is_not_read_whole_at_the_first_line() {
 
 /// Between two looks: the file read is truncated (no copy) and rotated away, and the next one,
 /// which starts with the same banner and is shorter than what was read of the first, is
-/// copytruncated and its copy compressed (the rotation model's seed 0x38224). That copy is no
-/// copy of the first file (it does not hold what was read): it is read whole.
+/// copytruncated and its copy compressed (the rotation model's seeds 0x38224 and 0x1a0ab9).
+/// That copy is no copy of the first file (it does not hold what was read): it is read whole —
+/// also when the first file was there before the follower started (read from its end).
 #[test]
 fn a_shorter_copy_that_starts_alike_is_no_copy_of_the_file_read() {
     // Longer than the head that tells files apart.
@@ -1042,22 +1043,63 @@ fn a_shorter_copy_that_starts_alike_is_no_copy_of_the_file_read() {
         .map(|i| format!("banner line {i:02} of the service, the same in every file ........\n"))
         .collect();
     for poll in MODES {
-        let (dir, path, mut f, mut got) = one_log(poll, true, &banner);
-        append(&path, "a 1\na 2\na 3\na 4\na 5\n");
-        until(&mut f, &mut got, |g| g.lines.len() >= 25);
-        truncate(&path);
-        fs::rename(&path, dir.path().join("gw.log.1")).unwrap();
-        fs::write(&path, format!("{banner}b 1\n")).unwrap();
-        let copy = dir.path().join("gw.log.2");
+        for from_start in [true, false] {
+            let (dir, path, mut f, mut got) = one_log(
+                poll,
+                from_start,
+                format!("{banner}a 1\na 2\na 3\na 4\na 5\n"),
+            );
+            append(&path, "a 6\n");
+            let mut want: Vec<&str> = Vec::new();
+            if from_start {
+                want.extend(banner.lines());
+                want.extend(["a 1", "a 2", "a 3", "a 4", "a 5"]);
+            }
+            want.push("a 6");
+            let n = want.len();
+            until(&mut f, &mut got, |g| g.lines.len() >= n);
+            truncate(&path);
+            fs::rename(&path, dir.path().join("gw.log.1")).unwrap();
+            fs::write(&path, format!("{banner}b 1\n")).unwrap();
+            let copy = dir.path().join("gw.log.2");
+            fs::copy(&path, &copy).unwrap();
+            truncate(&path);
+            gzip_away(&copy);
+            want.extend(banner.lines());
+            want.push("b 1");
+            let n = want.len();
+            until(&mut f, &mut got, |g| g.lines.len() >= n);
+            quiet(&mut f, &mut got, Duration::from_millis(300));
+            assert_eq!(got.texts(), want, "{poll:?} {from_start}: {:?}", got.notes);
+        }
+    }
+}
+
+/// A copytruncate's copy compressed between two looks, its original still beside it (gzip
+/// writes the compressed file, then removes the original; or `gzip -k`): what was written after
+/// the last read is read once, from one of them (seed 0x1a0ab9).
+#[test]
+fn a_copy_being_compressed_is_read_once() {
+    for poll in MODES {
+        let (dir, path, mut f, mut got) = one_log(poll, true, "a 1\na 2\n");
+        until(&mut f, &mut got, |g| g.lines.len() >= 2);
+        append(&path, "a 3\na 4\n");
+        let copy = dir.path().join("gw.log.1");
         fs::copy(&path, &copy).unwrap();
         truncate(&path);
-        gzip_away(&copy);
-        until(&mut f, &mut got, |g| g.lines.len() >= 46);
+        // (Written later than the copy: the newest of two that both hold what was read last.)
+        std::thread::sleep(Duration::from_millis(20));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&fs::read(&copy).unwrap()).unwrap();
+        fs::write(dir.path().join("gw.log.1.gz"), gz.finish().unwrap()).unwrap();
+        append(&path, "b 1\n");
+        until(&mut f, &mut got, |g| g.lines.len() >= 5);
         quiet(&mut f, &mut got, Duration::from_millis(300));
-        let mut want: Vec<&str> = banner.lines().collect();
-        want.extend(["a 1", "a 2", "a 3", "a 4", "a 5"]);
-        want.extend(banner.lines());
-        want.push("b 1");
-        assert_eq!(got.texts(), want, "{poll:?}: {:?}", got.notes);
+        assert_eq!(
+            got.texts(),
+            ["a 1", "a 2", "a 3", "a 4", "b 1"],
+            "{poll:?}: {:?}",
+            got.notes
+        );
     }
 }
