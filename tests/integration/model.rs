@@ -5,11 +5,12 @@
 //! a restart) — with a model of which lines exist where.
 //!
 //! The invariant, checked after every sequence: **no line is ever counted twice, and no line is
-//! lost unless the file holding it was deleted or truncated before gwmon could see it** (and
-//! then the follower says so). The known traps of peers are in every sequence: each new file
-//! starts with the same 1.5 KiB banner (identical first KiB), files smaller than the
-//! fingerprint, inode numbers freed by deletions and reused, compressed rotations beside the
-//! log, copytruncate followed by a restart of `check`, a partial last line across a restart.
+//! lost unless the file holding it was deleted or truncated before gwmon could see it** (told
+//! when it was the rest of a file gwmon was reading; each sequence prints whether it was). The
+//! known traps of peers are in every sequence: each new file starts with the same 1.5 KiB
+//! banner (identical first KiB), files smaller than the fingerprint, inode numbers freed by
+//! deletions and reused, compressed rotations beside the log, copytruncate followed by a
+//! restart of `check`, a partial last line across a restart.
 //!
 //! A failure prints the seed and the actions; `GWMON_MODEL_SEED=0x…` runs that one. Each test
 //! runs 8 sequences by default, 60 per mode with `GWMON_LONG=1`, N with `GWMON_MODEL_COUNT=N`
@@ -347,7 +348,6 @@ fn follow_sequence(seed: u64, poll: bool) {
         lost.iter().all(|id| m.may_lose.contains(id)),
         "lines lost that were never deleted or truncated {lost:?}: {what}"
     );
-
     let _ = std::fs::remove_dir_all(&m.dir);
     // (A loss is told when gwmon had the file open: lines truncated or deleted before it ever
     // looked at their file cannot be.)
