@@ -317,11 +317,7 @@ fn written_since(
         })
         .collect();
     // A compressed file beside its plain original is the same content, mid-compression.
-    let plain: Vec<PathBuf> = found.iter().map(|(_, p)| p.clone()).collect();
-    found.retain(|(_, p)| {
-        let stem = p.with_extension("");
-        !(stem != *p && plain.contains(&stem) && is_compressed(p))
-    });
+    found.retain(|(_, p)| !mid_compression(p));
     found.sort();
     found
         .into_iter()

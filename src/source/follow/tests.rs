@@ -115,6 +115,12 @@ fn truncate(path: &Path) {
         .unwrap();
 }
 
+/// Copy the file to `to`, then truncate it in place, as logrotate's `copytruncate` does.
+fn copytruncate(path: &Path, to: impl AsRef<Path>) {
+    fs::copy(path, to).unwrap();
+    truncate(path);
+}
+
 /// Compress `path` to `path.gz` and remove it, as logrotate's `compress` does.
 fn gzip_away(path: &Path) {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -235,8 +241,7 @@ fn copytruncate_restarts_at_the_start() {
     let (dir, path, mut f, mut got) = one_log(None, false, "");
     append(&path, "line 1\nline 2\nline 3\n");
     until(&mut f, &mut got, |g| g.lines.len() >= 3);
-    fs::copy(&path, dir.path().join("gw.log.1")).unwrap();
-    truncate(&path);
+    copytruncate(&path, dir.path().join("gw.log.1"));
     append(&path, "line 4\nline 5\n");
     until(&mut f, &mut got, |g| g.lines.len() >= 5);
     assert_eq!(
@@ -477,8 +482,7 @@ fn rotation_stress(style: Style, poll: Option<Duration>) {
                             spin_until("lines read before the copy", || {
                                 delivered.load(Ordering::SeqCst) == i
                             });
-                            fs::copy(&path, &rotated).unwrap();
-                            truncate(&path);
+                            copytruncate(&path, &rotated);
                             spin_until("truncation noticed", || seen.load(Ordering::SeqCst) >= k);
                         }
                     }
@@ -656,8 +660,7 @@ fn copytruncate_reads_the_unread_rest_from_the_copy() {
         let (c, n) = f.wait(Duration::from_millis(10)).unwrap();
         got.add(c, n);
         append(&path, " 6\n");
-        fs::copy(&path, dir.path().join("gw.log.1")).unwrap();
-        truncate(&path);
+        copytruncate(&path, dir.path().join("gw.log.1"));
         append(&path, "line 7\n");
         until(&mut f, &mut got, |g| g.lines.len() >= 7);
         assert_eq!(
@@ -688,8 +691,7 @@ fn copytruncate_rewritten_past_the_old_offset_is_noticed() {
         append(&path, "old 1\nold 2\n");
         until(&mut f, &mut got, |g| g.lines.len() >= 2);
         append(&path, "old 3\n");
-        fs::copy(&path, dir.path().join("gw.log.1")).unwrap();
-        truncate(&path);
+        copytruncate(&path, dir.path().join("gw.log.1"));
         append(&path, "new line one is longer\nnew 2\n");
         until(&mut f, &mut got, |g| g.lines.len() >= 5);
         assert_eq!(
@@ -721,8 +723,7 @@ fn successive_copytruncates_find_each_generation_copy() {
         if p1.exists() {
             fs::rename(&p1, dir.path().join("gw.log.2")).unwrap();
         }
-        fs::copy(&path, &p1).unwrap();
-        truncate(&path);
+        copytruncate(&path, &p1);
     };
     for g in 1..=2 {
         append(&path, &generation(g));
@@ -847,8 +848,7 @@ fn a_compressed_copy_of_a_file_read_whole_is_not_read_again() {
         append(&path, "one 1\none 2\none 3\n");
         until(&mut f, &mut got, |g| g.lines.len() >= 3);
         let copy = dir.path().join("gw.log.1");
-        fs::copy(&path, &copy).unwrap();
-        truncate(&path);
+        copytruncate(&path, &copy);
         until(&mut f, &mut got, |g| {
             g.count(|n| matches!(n, FollowNote::Truncated { .. })) == 1
         });
@@ -901,8 +901,7 @@ fn a_copytruncate_before_the_first_read_reads_the_copy() {
         let path = dir.path().join("gw.log");
         fs::write(&path, "first 1\nfirst 2\n").unwrap();
         let mut f = follower(&[&path], opts(poll, true));
-        fs::copy(&path, dir.path().join("gw.log.1")).unwrap();
-        truncate(&path);
+        copytruncate(&path, dir.path().join("gw.log.1"));
         append(&path, "second 1\n");
         let mut got = Got::default();
         until(&mut f, &mut got, |g| g.lines.len() >= 3);
@@ -911,41 +910,24 @@ fn a_copytruncate_before_the_first_read_reads_the_copy() {
     }
 }
 
-/// An empty file written and copytruncated before the follower read any of it: the file is
-/// empty again, as it was; the copy, written since the last look, is read.
+/// An empty file written and copytruncated before the follower read any of it — left empty
+/// again, as it was, or written again: the copy, written since the last look and no copy of
+/// what the file holds now, is read first, then the file.
 #[test]
-fn written_and_copytruncated_between_two_looks_of_an_empty_file() {
-    for poll in MODES {
-        let (dir, path, mut f, mut got) = one_log(poll, false, "");
-        quiet(&mut f, &mut got, Duration::from_millis(100));
-        // (The file's mtime must move on past the coarse clock's tick.)
-        std::thread::sleep(Duration::from_millis(20));
-        append(&path, "a 1\na 2\n");
-        fs::copy(&path, dir.path().join("gw.log.1")).unwrap();
-        truncate(&path);
-        until(&mut f, &mut got, |g| g.lines.len() >= 2);
-        quiet(&mut f, &mut got, Duration::from_millis(300));
-        assert_eq!(got.texts(), ["a 1", "a 2"], "{poll:?}");
-    }
-}
-
-/// An empty file written, copytruncated and written again before the follower read any of it:
-/// the copy, written since the last look and no copy of what the file holds now, is read
-/// first, then the file.
-#[test]
-fn written_copytruncated_and_written_again_between_two_looks_of_an_empty_file() {
-    for poll in MODES {
-        let (dir, path, mut f, mut got) = one_log(poll, false, "");
-        quiet(&mut f, &mut got, Duration::from_millis(100));
-        // (The file's mtime must move on past the coarse clock's tick.)
-        std::thread::sleep(Duration::from_millis(20));
-        append(&path, "a 1\na 2\n");
-        fs::copy(&path, dir.path().join("gw.log.1")).unwrap();
-        truncate(&path);
-        append(&path, "b 1\n");
-        until(&mut f, &mut got, |g| g.lines.len() >= 3);
-        quiet(&mut f, &mut got, Duration::from_millis(300));
-        assert_eq!(got.texts(), ["a 1", "a 2", "b 1"], "{poll:?}");
+fn written_copytruncated_and_maybe_written_again_between_two_looks_of_an_empty_file() {
+    for (again, want) in [("", &["a 1", "a 2"][..]), ("b 1\n", &["a 1", "a 2", "b 1"])] {
+        for poll in MODES {
+            let (dir, path, mut f, mut got) = one_log(poll, false, "");
+            quiet(&mut f, &mut got, Duration::from_millis(100));
+            // (The file's mtime must move on past the coarse clock's tick.)
+            std::thread::sleep(Duration::from_millis(20));
+            append(&path, "a 1\na 2\n");
+            copytruncate(&path, dir.path().join("gw.log.1"));
+            append(&path, again);
+            until(&mut f, &mut got, |g| g.lines.len() >= want.len());
+            quiet(&mut f, &mut got, Duration::from_millis(300));
+            assert_eq!(got.texts(), want, "{poll:?} {again:?}");
+        }
     }
 }
 
@@ -957,16 +939,14 @@ fn a_second_copytruncate_between_two_looks_after_a_truncation_is_read() {
         let (dir, path, mut f, mut got) = one_log(poll, false, "");
         append(&path, "a 1\n");
         until(&mut f, &mut got, |g| !g.lines.is_empty());
-        fs::copy(&path, dir.path().join("gw.log.1")).unwrap();
-        truncate(&path);
+        copytruncate(&path, dir.path().join("gw.log.1"));
         until(&mut f, &mut got, |g| {
             g.count(|n| matches!(n, FollowNote::Truncated { .. })) == 1
         });
         quiet(&mut f, &mut got, Duration::from_millis(100));
         std::thread::sleep(Duration::from_millis(20));
         append(&path, "b 1\nb 2\n");
-        fs::copy(&path, dir.path().join("gw.log.2")).unwrap();
-        truncate(&path);
+        copytruncate(&path, dir.path().join("gw.log.2"));
         append(&path, "c 1\n");
         until(&mut f, &mut got, |g| g.lines.len() >= 4);
         quiet(&mut f, &mut got, Duration::from_millis(300));
@@ -1062,8 +1042,7 @@ fn a_shorter_copy_that_starts_alike_is_no_copy_of_the_file_read() {
             fs::rename(&path, dir.path().join("gw.log.1")).unwrap();
             fs::write(&path, format!("{banner}b 1\n")).unwrap();
             let copy = dir.path().join("gw.log.2");
-            fs::copy(&path, &copy).unwrap();
-            truncate(&path);
+            copytruncate(&path, &copy);
             gzip_away(&copy);
             want.extend(banner.lines());
             want.push("b 1");
@@ -1085,8 +1064,7 @@ fn a_copy_being_compressed_is_read_once() {
         until(&mut f, &mut got, |g| g.lines.len() >= 2);
         append(&path, "a 3\na 4\n");
         let copy = dir.path().join("gw.log.1");
-        fs::copy(&path, &copy).unwrap();
-        truncate(&path);
+        copytruncate(&path, &copy);
         // (Written later than the copy: the newest of two that both hold what was read last.)
         std::thread::sleep(Duration::from_millis(20));
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
